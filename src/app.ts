@@ -1,0 +1,56 @@
+// The whole echoscope application as one Fastify plugin. Plugins are registered in a fixed, visible order.
+import type { FastifyInstance } from 'fastify'
+import type { Options } from './config.ts'
+import errorHandler from './plugins/error-handler.ts'
+import requestLog from './plugins/request-log.ts'
+import { healthRoutes, type HealthState } from './routes/health.ts'
+import { echoRoutes, makeEchoHandler, type EchoRouteOptions } from './routes/echo.ts'
+import { gatewayContext, serverIdentity } from './echo/identity.ts'
+
+export interface AppOptions extends Options {
+  state: HealthState
+}
+
+export function echoRouteOptions (opts: Options): EchoRouteOptions {
+  const identity = serverIdentity(opts.instance)
+  return {
+    bodyLimit: opts.bodyLimit,
+    maxDecodedSize: opts.maxDecodedSize,
+    maxDecodeRatio: opts.maxDecodeRatio,
+    maxDelay: opts.maxDelay,
+    noControls: opts.noControls,
+    maxStreams: opts.maxStreams,
+    maxStreamSeconds: opts.maxStreamSeconds,
+    identity,
+    gateway: gatewayContext(identity)
+  }
+}
+
+export async function app (fastify: FastifyInstance, opts: AppOptions) {
+  const prefix = opts.systemPrefix
+  fastify.addHook('onRequest', (request, reply, done) => {
+    reply.header('x-request-id', request.id)
+    done()
+  })
+  await fastify.register(errorHandler)
+  if (opts.logRequests) {
+    await fastify.register(requestLog, {
+      logHeaders: opts.logHeaders,
+      quietPaths: new Set([`${prefix}/healthz`, `${prefix}/readyz`])
+    })
+  }
+
+  // System paths first, all under --system-prefix.
+  await fastify.register(healthRoutes, { prefix, state: opts.state })
+
+  // The echo last: it answers everything the system paths do not, including request targets the
+  // router cannot match (absolute-form, `*`, over-long paths), through the not-found handler.
+  const echoOpts = echoRouteOptions(opts)
+  await fastify.register(echoRoutes, echoOpts)
+  const fallback = makeEchoHandler(echoOpts)
+  fastify.setNotFoundHandler(fallback)
+  fastify.echoscope.setFallback((request, reply) => {
+    reply.header('x-request-id', request.id)
+    return fallback(request, reply).catch(err => reply.send(err))
+  })
+}

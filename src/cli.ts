@@ -1,0 +1,32 @@
+#!/usr/bin/env node
+// The `echoscope` command: options from flags and environment, then run. Every failure a user can cause
+// ends as one line on stderr and a non-zero exit, never a stack trace.
+import { ConfigError, helpText, loadOptions } from './config.ts'
+import { VERSION } from './echo/identity.ts'
+import { startServer } from './server.ts'
+
+function fail (message: string, code: number): never {
+  process.stderr.write(`echoscope: ${message}\n`)
+  process.exit(code)
+}
+
+async function main (argv: string[]): Promise<void> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(helpText() + '\n')
+    return
+  }
+  if (argv.includes('--version')) {
+    process.stdout.write(VERSION + '\n')
+    return
+  }
+  const opts = loadOptions(argv, process.env)
+  await startServer(opts)
+}
+
+main(process.argv.slice(2)).catch((err: NodeJS.ErrnoException) => {
+  if (err instanceof ConfigError) fail(err.message, 2)
+  if (err.code === 'EADDRINUSE') fail(`cannot listen: address already in use (${err.message.replace(/^.*EADDRINUSE: address already in use /, '')}); choose another --port`, 1)
+  if (err.code === 'EACCES') fail(`cannot listen: permission denied (${err.message}); ports below 1024 need privileges`, 1)
+  if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND') fail(`cannot listen on that --host: ${err.message}`, 1)
+  fail(err.message, 1)
+})

@@ -1,0 +1,69 @@
+// The pure request → echo mapping. Each optional analysis runs only when its headers are present, so
+// a plain request pays for little more than copying its headers.
+import { createHash } from 'node:crypto'
+import { parse as parseCookie } from 'cookie'
+import { analyzeProxy } from './proxy.ts'
+import { parseTrace } from './trace.ts'
+import { decodeBearerJwt } from './jwt.ts'
+import type { Echo, ParsedBody, RequestSnapshot, ServerIdentity } from './types.ts'
+
+const EMPTY_SHA256 = createHash('sha256').digest('hex')
+
+export function sha256Hex (buf: Buffer | null): string {
+  return buf === null || buf.length === 0 ? EMPTY_SHA256 : createHash('sha256').update(buf).digest('hex')
+}
+
+export function pairHeaders (raw: string[]): [string, string][] {
+  const out: [string, string][] = new Array(raw.length >> 1)
+  for (let i = 0, j = 0; i < raw.length; i += 2, j++) out[j] = [raw[i], raw[i + 1]]
+  return out
+}
+
+export function buildEcho (snap: RequestSnapshot, parsed: ParsedBody, server: ServerIdentity): Echo {
+  const url = snap.url
+  const q = url.indexOf('?')
+  const headers = snap.headers
+  const { forwarded, proxy } = analyzeProxy(snap.rawHeaders, snap.remote)
+  const cookieHeader = headers.cookie
+  const authorization = headers.authorization
+
+  const echo: Echo = {
+    method: snap.method,
+    url,
+    path: q === -1 ? url : url.slice(0, q),
+    query: snap.query,
+    headers,
+    rawHeaders: pairHeaders(snap.rawHeaders),
+    body: parsed.body,
+    bodyEncoding: parsed.bodyEncoding,
+    bodyBytes: snap.body === null ? 0 : snap.body.length,
+    bodySha256: sha256Hex(snap.body),
+    decodedBytes: parsed.decodedBytes,
+    bodyError: parsed.bodyError,
+    httpVersion: snap.httpVersion,
+    protocol: snap.protocol,
+    remote: snap.remote,
+    ip: snap.ip,
+    forwarded,
+    cookies: typeof cookieHeader === 'string' ? parseCookies(cookieHeader) : {},
+    jwt: typeof authorization === 'string' ? decodeBearerJwt(authorization, snap.receivedAt) : undefined,
+    trace: parseTrace(headers),
+    tls: snap.tls,
+    proxy,
+    server,
+    requestId: snap.requestId,
+    receivedAt: snap.receivedAt.toISOString()
+  }
+  return echo
+}
+
+function parseCookies (header: string): Record<string, string> {
+  // cookie.parse returns a null-prototype object with undefined for names it drops; copy into a plain one.
+  const parsed = parseCookie(header)
+  const out: Record<string, string> = {}
+  for (const k in parsed) {
+    const v = parsed[k]
+    if (v !== undefined) out[k] = v
+  }
+  return out
+}

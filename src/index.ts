@@ -1,0 +1,19 @@
+// Public API: the echo as an embeddable Fastify plugin, and the whole server.
+import type { FastifyInstance } from 'fastify'
+import { resolveOptions, type Options } from './config.ts'
+import { echoRouteOptions } from './app.ts'
+import { echoRoutes } from './routes/echo.ts'
+
+export { buildServer, startServer } from './server.ts'
+export { loadOptions, resolveOptions, ConfigError, type Options } from './config.ts'
+export type { Echo } from './echo/types.ts'
+
+/**
+ * Embedded mode: `app.register(echoscope, { prefix: '/debug', ...options })` echoes every method on every
+ * path under the prefix. Options are the same as the CLI's (camelCase); unknown ones are an error.
+ */
+export default async function echoscope (app: FastifyInstance, input: Partial<Options> & { prefix?: string } = {}) {
+  const { prefix: _prefix, ...rest } = input
+  const opts = resolveOptions(rest, new Set(['logLevel']))
+  await echoRoutes(app, echoRouteOptions(opts))
+}

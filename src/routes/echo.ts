@@ -1,0 +1,165 @@
+// The catch-all echo: every method on every path of this plugin's scope answers with what arrived.
+import { METHODS } from 'node:http'
+import { parse as parseQuery } from 'node:querystring'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { TLSSocket } from 'node:tls'
+import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify'
+import { buildEcho } from '../echo/build.ts'
+import { parseBody, type BodyLimits } from '../echo/body.ts'
+import { readControls, type Controls, type ControlLimits } from '../echo/controls.ts'
+import { negotiate } from '../echo/negotiate.ts'
+import { hasBody, readBody } from '../echo/read-body.ts'
+import { sseEcho } from '../echo/sse.ts'
+import { formatText } from '../echo/formats/text.ts'
+import { formatHtml, HTML_CSP } from '../echo/formats/html.ts'
+import { formatHar } from '../echo/formats/har.ts'
+import { formatGatewayApi } from '../echo/formats/gateway-api.ts'
+import type { GatewayContext } from '../echo/identity.ts'
+import type { Echo, ParsedBody, RequestSnapshot, ServerIdentity, TlsInfo } from '../echo/types.ts'
+
+export interface EchoRouteOptions {
+  bodyLimit: number
+  maxDecodedSize: number
+  maxDecodeRatio: number
+  maxDelay: number
+  noControls: boolean
+  maxStreams: number
+  maxStreamSeconds: number
+  identity: ServerIdentity
+  gateway: GatewayContext
+}
+
+/** Every method Node's HTTP parser accepts. CONNECT is left out: Node hands it to the 'connect' event, not to routes. */
+export const ECHO_METHODS = METHODS.filter(m => m !== 'CONNECT') as HTTPMethods[]
+
+const NO_BODY: ParsedBody = { body: null, bodyEncoding: 'none' }
+const DEFAULT_SSE_SECONDS = 5
+const JSON_TYPE = 'application/json; charset=utf-8'
+
+function tlsInfo (socket: TLSSocket): TlsInfo {
+  const cipher = socket.getCipher?.()
+  return {
+    servername: (socket as TLSSocket & { servername?: string | false }).servername || null,
+    alpn: socket.alpnProtocol || null,
+    cipher: cipher?.name ?? null,
+    version: socket.getProtocol?.() ?? null
+  }
+}
+
+export function makeEchoHandler (opts: EchoRouteOptions) {
+  const bodyLimits: BodyLimits = { maxDecodedSize: opts.maxDecodedSize, maxDecodeRatio: opts.maxDecodeRatio }
+  const controlLimits: ControlLimits = { maxDelay: opts.maxDelay, maxStreamSeconds: opts.maxStreamSeconds }
+  let openStreams = 0
+
+  return async function echoHandler (request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+    const receivedAt = new Date()
+    const raw = request.raw
+    // Fastify leaves query null for a target its router could not decode; node:querystring copes with those.
+    const query = (request.query ?? parseQuery(queryPart(raw.url ?? ''))) as Record<string, string | string[]>
+    const controls: Controls | null = opts.noControls ? null : readControls(raw.rawHeaders, query, controlLimits)
+    const body = hasBody(raw) ? await readBody(raw, opts.bodyLimit) : null
+    const parsed = body === null || body.length === 0 ? NO_BODY : await parseBody(body, raw.headers, bodyLimits)
+    const socket = raw.socket
+    const encrypted = (socket as TLSSocket).encrypted === true
+    const snap: RequestSnapshot = {
+      method: raw.method ?? 'GET',
+      url: raw.url ?? '/',
+      httpVersion: raw.httpVersion,
+      rawHeaders: raw.rawHeaders,
+      headers: raw.headers,
+      query,
+      protocol: encrypted ? 'https' : 'http',
+      remote: { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0, family: socket.remoteFamily ?? '' },
+      ip: request.ip,
+      body,
+      tls: encrypted ? tlsInfo(socket as TLSSocket) : undefined,
+      requestId: request.id,
+      receivedAt
+    }
+    const echo = buildEcho(snap, parsed, opts.identity)
+    const format = negotiate(query.format, raw.headers.accept)
+
+    if (controls !== null) {
+      if (controls.delay !== undefined && controls.delay > 0) await sleep(controls.delay)
+      if (controls.status !== undefined) reply.code(controls.status)
+      if (controls.headers.length > 0) applyHeaders(reply, controls.headers)
+      if (controls.headers.length > 0 || controls.body !== undefined || controls.contentType !== undefined) {
+        // Request-controlled bytes never run as a page: the browser may not sniff them and gets a sandbox.
+        reply.header('x-content-type-options', 'nosniff')
+        reply.header('content-security-policy', 'sandbox')
+      }
+      if (controls.body !== undefined) {
+        // reply.header, not reply.type: the type is sent exactly as asked, without an added charset.
+        // A Buffer, because Fastify appends a charset to JSON-like types given with a string.
+        return reply.header('content-type', controls.contentType ?? 'text/plain; charset=utf-8').send(Buffer.from(controls.body))
+      }
+      if (controls.contentType !== undefined) reply.header('content-type', controls.contentType)
+    }
+
+    switch (format) {
+      case 'json':
+        if (!reply.hasHeader('content-type')) reply.type(JSON_TYPE)
+        return reply.send(JSON.stringify(echo))
+      case 'text':
+        if (!reply.hasHeader('content-type')) reply.type('text/plain; charset=utf-8')
+        return reply.send(formatText(echo, body))
+      case 'html':
+        if (!reply.hasHeader('content-security-policy')) reply.header('content-security-policy', HTML_CSP)
+        if (!reply.hasHeader('content-type')) reply.type('text/html; charset=utf-8')
+        return reply.send(formatHtml(echo))
+      case 'har':
+        if (!reply.hasHeader('content-type')) reply.type(JSON_TYPE)
+        return reply.send(JSON.stringify(formatHar(echo, body)))
+      case 'gateway-api':
+        if (!reply.hasHeader('content-type')) reply.type(JSON_TYPE)
+        return reply.send(JSON.stringify(formatGatewayApi(echo, opts.gateway)))
+      case 'sse':
+        return sendSse(echo, controls, reply)
+    }
+  }
+
+  function sendSse (echo: Echo, controls: Controls | null, reply: FastifyReply) {
+    if (openStreams >= opts.maxStreams) {
+      reply.code(503).header('retry-after', '5')
+      return reply.send({ statusCode: 503, error: 'Service Unavailable', message: `too many concurrent SSE streams (limit ${opts.maxStreams}, --max-streams)` })
+    }
+    openStreams++
+    const seconds = Math.min(controls?.stream ?? DEFAULT_SSE_SECONDS, opts.maxStreamSeconds)
+    const { stream, stop } = sseEcho(JSON.stringify(echo), seconds, () => { openStreams-- })
+    reply.raw.on('close', stop)
+    reply.header('cache-control', 'no-cache')
+    reply.type('text/event-stream; charset=utf-8')
+    return reply.send(stream)
+  }
+}
+
+function queryPart (url: string): string {
+  const q = url.indexOf('?')
+  return q === -1 ? '' : url.slice(q + 1)
+}
+
+function applyHeaders (reply: FastifyReply, headers: [string, string][]) {
+  // Repeated names (several Set-Cookie) become several header lines, not one joined value.
+  const grouped = new Map<string, string[]>()
+  for (const [name, value] of headers) {
+    const list = grouped.get(name.toLowerCase())
+    if (list === undefined) grouped.set(name.toLowerCase(), [value])
+    else list.push(value)
+  }
+  for (const [name, values] of grouped) reply.header(name, values.length === 1 ? values[0] : values)
+}
+
+/**
+ * The echo as a plugin: catch-all routes for every method under the plugin's prefix. Bodies are read by
+ * the handler, so Fastify's own parsers are replaced here with one that leaves the stream untouched.
+ */
+export async function echoRoutes (app: FastifyInstance, opts: EchoRouteOptions) {
+  for (const m of ECHO_METHODS) {
+    if (!app.supportedMethods.includes(m)) app.addHttpMethod(m)
+  }
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', function (_req, _payload, done) { done(null) })
+  const handler = makeEchoHandler(opts)
+  app.route({ method: ECHO_METHODS, url: '/', handler })
+  app.route({ method: ECHO_METHODS, url: '/*', handler })
+}

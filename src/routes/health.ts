@@ -1,0 +1,16 @@
+// Liveness and readiness. Readiness fails while the server drains on SIGTERM so load balancers and
+// Kubernetes stop sending new traffic before the listener closes.
+import type { FastifyInstance } from 'fastify'
+
+export interface HealthState { draining: boolean }
+
+export async function healthRoutes (app: FastifyInstance, opts: { state: HealthState }) {
+  app.get('/healthz', async () => ({ status: 'ok' }))
+  app.get('/readyz', async (_request, reply) => {
+    if (opts.state.draining) {
+      reply.code(503)
+      return { statusCode: 503, error: 'Service Unavailable', message: 'draining: shutting down' }
+    }
+    return { status: 'ready' }
+  })
+}

@@ -1,0 +1,90 @@
+// Builds the Fastify server (HTTP settings, logger) around the app plugin, and runs it as a process:
+// listen, drain on SIGTERM/SIGINT, exit.
+import { randomUUID } from 'node:crypto'
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
+import closeWithGrace from 'close-with-grace'
+import { resolveOptions, type Options } from './config.ts'
+import { app } from './app.ts'
+import type { HealthState } from './routes/health.ts'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    echoscope: {
+      options: Options
+      state: HealthState
+      /** the handler for requests the router cannot match or decode */
+      setFallback: (fn: (request: FastifyRequest, reply: FastifyReply) => unknown) => void
+    }
+  }
+}
+
+/**
+ * A hop count trusts that many proxies counted back from this server, as Express does: the TCP peer is
+ * hop 0. (Fastify itself refuses numbers now, since with no proxy in front a client could spoof the
+ * address; the README says to use a CIDR list when the proxies' addresses are known.)
+ */
+function trustProxyOption (tp: Options['trustProxy']): boolean | string | ((addr: string, hop: number) => boolean) {
+  if (typeof tp === 'number') return (_addr: string, hop: number) => hop < tp
+  return tp
+}
+
+function loggerOptions (opts: Options): FastifyServerOptions['logger'] {
+  if (opts.logLevel === 'silent') return false
+  const pretty = opts.logFormat === 'pretty' || (opts.logFormat === 'auto' && process.stdout.isTTY === true)
+  const redact = opts.redactHeaders.map(h => `req.headers[${JSON.stringify(h.toLowerCase())}]`)
+  return {
+    level: opts.logLevel,
+    ...(redact.length > 0 ? { redact: { paths: redact, censor: '[redacted]' } } : {}),
+    ...(pretty ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } } : {})
+  }
+}
+
+/** A ready-to-listen echoscope server. Options are validated here; a bad one throws ConfigError. */
+export async function buildServer (input: Partial<Options> = {}): Promise<FastifyInstance> {
+  const opts = resolveOptions(input)
+  const state: HealthState = { draining: false }
+  // Set by the app plugin once the echo handler exists; Fastify needs frameworkErrors at construction.
+  const late: { echo: (request: FastifyRequest, reply: FastifyReply) => unknown } = {
+    echo: (_request, reply) => reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: 'bad URL' })
+  }
+  const fastify: FastifyInstance = Fastify({
+    logger: loggerOptions(opts),
+    // Fastify's two lines per request are replaced by the one line of plugins/request-log.ts.
+    logController: new LogController({ disableRequestLogging: true }),
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    // A hop count is valid for proxy-addr (Fastify passes it through) though Fastify's types omit it.
+    trustProxy: trustProxyOption(opts.trustProxy),
+    bodyLimit: opts.bodyLimit,
+    keepAliveTimeout: opts.keepAliveTimeout,
+    requestTimeout: opts.requestTimeout,
+    http: { maxHeaderSize: opts.maxHeaderSize, headersTimeout: opts.headersTimeout },
+    forceCloseConnections: 'idle',
+    // A target the router cannot decode (`/%zz`) is still a request to echo, not a 400.
+    frameworkErrors: (err, request, reply) => {
+      if (err.code === 'FST_ERR_BAD_URL' || err.code === 'FST_ERR_MAX_PARAM_LENGTH') return late.echo(request, reply)
+      (reply as FastifyReply).send(err)
+    },
+    return503OnClosing: true
+  })
+  // The echo reads bodies itself for every method (GET with a body too), so Fastify's parsing step,
+  // which would refuse some inputs an echo must show, is switched off for all methods.
+  for (const m of fastify.supportedMethods) fastify.addHttpMethod(m, { hasBody: false, overrideExisting: true })
+  fastify.decorate('echoscope', { options: opts, state, setFallback: (fn) => { late.echo = fn } })
+  await fastify.register(app, { ...opts, state })
+  return fastify
+}
+
+/** Runs echoscope as a process until SIGTERM/SIGINT. */
+export async function startServer (opts: Options): Promise<FastifyInstance> {
+  const fastify = await buildServer(opts)
+  const { state } = fastify.echoscope
+  closeWithGrace({ delay: opts.shutdownTimeout > 0 ? opts.shutdownTimeout : false }, async ({ signal, err }) => {
+    if (err !== undefined) fastify.log.error({ err }, 'uncaught error, shutting down')
+    else fastify.log.info({ signal }, 'shutting down: finishing in-flight requests')
+    state.draining = true
+    await fastify.close()
+  })
+  await fastify.listen({ port: opts.port, host: opts.host })
+  return fastify
+}
