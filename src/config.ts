@@ -70,6 +70,7 @@ export const OptionsSchema = Type.Object({
   keepAliveTimeout: int(0, 3600000, 72000, 'idle keep-alive timeout; keep above your load balancer\'s (AWS ALB: 60 s)', 'duration'),
   requestTimeout: int(0, 3600000, 300000, 'time allowed to receive a whole request (0 = none)', 'duration'),
   headersTimeout: int(0, 3600000, 60000, 'time allowed to receive the request head', 'duration'),
+  shutdownDelay: int(0, 3600000, 0, 'on SIGTERM/SIGINT, keep serving this long with /readyz failing before closing (give load balancers time to notice)', 'duration'),
   shutdownTimeout: int(0, 3600000, 10000, 'on SIGTERM/SIGINT, how long in-flight requests may take before exit', 'duration'),
   maxStreams: int(0, 100000, 100, 'concurrent SSE streams (format=sse); more get 503'),
   maxStreamSeconds: int(0, 86400, 60, 'cap on echo_stream, the seconds an SSE echo keeps ticking')

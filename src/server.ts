@@ -34,6 +34,8 @@ function loggerOptions (opts: Options): FastifyServerOptions['logger'] {
   const redact = opts.redactHeaders.map(h => `req.headers[${JSON.stringify(h.toLowerCase())}]`)
   return {
     level: opts.logLevel,
+    // plugins/request-log.ts writes its own `req` object; Fastify's serializer would drop its headers.
+    serializers: { req: (req: object) => req as Record<string, unknown> },
     ...(redact.length > 0 ? { redact: { paths: redact, censor: '[redacted]' } } : {}),
     ...(pretty ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } } : {})
   }
@@ -62,8 +64,8 @@ export async function buildServer (input: Partial<Options> = {}): Promise<Fastif
     forceCloseConnections: 'idle',
     // A target the router cannot decode (`/%zz`) is still a request to echo, not a 400.
     frameworkErrors: (err, request, reply) => {
-      if (err.code === 'FST_ERR_BAD_URL' || err.code === 'FST_ERR_MAX_PARAM_LENGTH') return late.echo(request, reply)
-      (reply as FastifyReply).send(err)
+      const fallback = err.code === 'FST_ERR_BAD_URL' || err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      return fallback ? late.echo(request, reply) : (reply as FastifyReply).send(err)
     },
     return503OnClosing: true
   })
@@ -79,11 +81,19 @@ export async function buildServer (input: Partial<Options> = {}): Promise<Fastif
 export async function startServer (opts: Options): Promise<FastifyInstance> {
   const fastify = await buildServer(opts)
   const { state } = fastify.echoscope
-  closeWithGrace({ delay: opts.shutdownTimeout > 0 ? opts.shutdownTimeout : false }, async ({ signal, err }) => {
+  closeWithGrace({ delay: opts.shutdownTimeout > 0 ? opts.shutdownDelay + opts.shutdownTimeout : false }, async ({ signal, err }) => {
     if (err !== undefined) fastify.log.error({ err }, 'uncaught error, shutting down')
     else fastify.log.info({ signal }, 'shutting down: finishing in-flight requests')
     state.draining = true
-    await fastify.close()
+    if (opts.shutdownDelay > 0) await new Promise(resolve => setTimeout(resolve, opts.shutdownDelay))
+    // Keep-alive connections that finish their last request during the drain would otherwise stay open
+    // until the keep-alive timeout; close each one as soon as it goes idle.
+    const sweep = setInterval(() => fastify.server.closeIdleConnections(), 50)
+    try {
+      await fastify.close()
+    } finally {
+      clearInterval(sweep)
+    }
   })
   await fastify.listen({ port: opts.port, host: opts.host })
   return fastify

@@ -124,7 +124,6 @@ export function spawnServer (args: string[], env: NodeJS.ProcessEnv = {}): Promi
 }
 
 /** The JSON body of a fetch response, loosely typed: tests assert on its fields. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export async function getJson (res: Response | Promise<Response>): Promise<any> {
   return (await res).json()
 }

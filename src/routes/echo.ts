@@ -104,15 +104,16 @@ export function makeEchoHandler (opts: EchoRouteOptions) {
         if (!reply.hasHeader('content-type')) reply.type('text/plain; charset=utf-8')
         return reply.send(formatText(echo, body))
       case 'html':
-        if (!reply.hasHeader('content-security-policy')) reply.header('content-security-policy', HTML_CSP)
+        if (!reply.hasHeader('content-security-policy')) reply.header('content-security-policy', HTML_CSP).header('x-content-type-options', 'nosniff')
         if (!reply.hasHeader('content-type')) reply.type('text/html; charset=utf-8')
         return reply.send(formatHtml(echo))
       case 'har':
         if (!reply.hasHeader('content-type')) reply.type(JSON_TYPE)
         return reply.send(JSON.stringify(formatHar(echo, body)))
       case 'gateway-api':
-        if (!reply.hasHeader('content-type')) reply.type(JSON_TYPE)
-        return reply.send(JSON.stringify(formatGatewayApi(echo, opts.gateway)))
+        // Exactly application/json: the Gateway API conformance client ignores bodies of any other type.
+        if (!reply.hasHeader('content-type')) reply.header('content-type', 'application/json')
+        return reply.send(Buffer.from(JSON.stringify(formatGatewayApi(echo, { ...opts.gateway, httpPort: String(socket.localPort ?? '') }))))
       case 'sse':
         return sendSse(echo, controls, reply)
     }

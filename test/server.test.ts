@@ -1,0 +1,101 @@
+// The server as a process and as a library: health, system prefix, logs, shutdown, embedded mode.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { once } from 'node:events'
+import Fastify from 'fastify'
+import echoscope from '../src/index.ts'
+import { getJson, spawnServer, startEcho } from './helper.ts'
+
+test('/healthz and /readyz answer; readyz is 503 while draining', async (t) => {
+  const { url, app } = await startEcho(t)
+  assert.deepEqual(await getJson(fetch(url + '/healthz')), { status: 'ok' })
+  assert.equal((await fetch(url + '/readyz')).status, 200)
+  app.echoscope.state.draining = true
+  const r = await fetch(url + '/readyz')
+  assert.equal(r.status, 503)
+  assert.equal((await getJson(r)).error, 'Service Unavailable')
+})
+
+test('--system-prefix moves the system paths; the old paths echo', async (t) => {
+  const { url } = await startEcho(t, { systemPrefix: '/_' })
+  assert.deepEqual(await getJson(fetch(url + '/_/healthz')), { status: 'ok' })
+  const echo = await getJson(fetch(url + '/healthz'))
+  assert.equal(echo.path, '/healthz')
+  assert.equal(echo.method, 'GET')
+})
+
+test('errors keep Fastify\'s JSON shape and every response carries x-request-id', async (t) => {
+  const { url } = await startEcho(t)
+  const r = await fetch(url + '/?echo_status=abc')
+  assert.equal(r.status, 400)
+  assert.ok((r.headers.get('x-request-id') ?? '').length > 0)
+  const body = await getJson(r)
+  assert.deepEqual(Object.keys(body).sort(), ['code', 'error', 'message', 'statusCode'])
+})
+
+test('one JSON log line per request with the request id; secrets redacted', async (t) => {
+  const { child, port, output } = await spawnServer(['--log-headers'])
+  t.after(() => child.kill('SIGKILL'))
+  const res = await fetch(`http://127.0.0.1:${port}/logged?x=1`, { headers: { authorization: 'Bearer top-secret-token', cookie: 'sid=cookie-secret', 'x-visible': 'shown' } })
+  const id = res.headers.get('x-request-id')
+  await res.arrayBuffer()
+  await new Promise(resolve => setTimeout(resolve, 200))
+  const lines = output().trim().split('\n').map(l => JSON.parse(l))
+  const forRequest = lines.filter(l => l.reqId === id)
+  assert.equal(forRequest.length, 1, output())
+  const line = forRequest[0]
+  assert.equal(line.req.method, 'GET')
+  assert.equal(line.req.url, '/logged?x=1')
+  assert.equal(line.res.statusCode, 200)
+  assert.equal(line.req.headers['x-visible'], 'shown')
+  assert.equal(line.req.headers.authorization, '[redacted]')
+  assert.equal(line.req.headers.cookie, '[redacted]')
+  assert.ok(!output().includes('top-secret-token'))
+  assert.ok(!output().includes('cookie-secret'))
+})
+
+test('--redact-headers "" logs secrets when asked', async (t) => {
+  const { child, port, output } = await spawnServer(['--log-headers'], { ECHOSCOPE_REDACT_HEADERS: '' })
+  t.after(() => child.kill('SIGKILL'))
+  await (await fetch(`http://127.0.0.1:${port}/`, { headers: { authorization: 'Bearer visible-on-purpose' } })).arrayBuffer()
+  await new Promise(resolve => setTimeout(resolve, 200))
+  assert.ok(output().includes('visible-on-purpose'))
+})
+
+test('SIGTERM: in-flight requests finish, new connections are refused, exit 0', async () => {
+  const { child, port } = await spawnServer([])
+  const base = `http://127.0.0.1:${port}`
+  const slow = Array.from({ length: 3 }, (_, i) => fetch(`${base}/slow/${i}?echo_delay=800`).then(async r => ({ status: r.status, echo: await getJson(r) })))
+  await new Promise(resolve => setTimeout(resolve, 200))
+  child.kill('SIGTERM')
+  const exited = once(child, 'exit')
+  const results = await Promise.all(slow)
+  for (const [i, r] of results.entries()) {
+    assert.equal(r.status, 200)
+    assert.equal(r.echo.path, `/slow/${i}`)
+  }
+  const [code] = await exited
+  assert.equal(code, 0)
+  await assert.rejects(fetch(base + '/'))
+})
+
+test('embedded mode: the echo as a plugin under a prefix in another Fastify app', async (t) => {
+  const host = Fastify()
+  host.get('/own', async () => ({ mine: true }))
+  host.post('/own-json', async (request) => ({ got: request.body }))
+  await host.register(echoscope, { prefix: '/debug', maxDelay: 100 })
+  await host.listen({ port: 0, host: '127.0.0.1' })
+  t.after(() => host.close())
+  const base = `http://127.0.0.1:${(host.server.address() as { port: number }).port}`
+  assert.deepEqual(await getJson(fetch(base + '/own')), { mine: true })
+  // The host keeps its own JSON parser: the plugin's body handling is encapsulated.
+  assert.deepEqual(await getJson(fetch(base + '/own-json', { method: 'POST', body: '{"a":1}', headers: { 'content-type': 'application/json' } })), { got: { a: 1 } })
+  const echo = await getJson(fetch(base + '/debug/some/where?x=1', { method: 'PUT', body: 'raw', headers: { 'content-type': 'text/plain' } }))
+  assert.equal(echo.method, 'PUT')
+  assert.equal(echo.path, '/debug/some/where')
+  assert.equal(echo.body, 'raw')
+  const root = await getJson(fetch(base + '/debug'))
+  assert.equal(root.path, '/debug')
+  assert.equal((await fetch(base + '/elsewhere')).status, 404)
+  await assert.rejects(async () => { await Fastify().register(echoscope, { bodyLimt: 1 } as never).ready() }, /unknown option bodyLimt/)
+})
