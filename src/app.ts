@@ -2,7 +2,6 @@
 import type { FastifyInstance } from 'fastify'
 import type { Options } from './config.ts'
 import errorHandler from './plugins/error-handler.ts'
-import requestLog from './plugins/request-log.ts'
 import { healthRoutes, type HealthState } from './routes/health.ts'
 import { echoRoutes, makeEchoHandler, type EchoRouteOptions } from './routes/echo.ts'
 import { gatewayContext, serverIdentity } from './echo/identity.ts'
@@ -28,17 +27,7 @@ export function echoRouteOptions (opts: Options): EchoRouteOptions {
 
 export async function app (fastify: FastifyInstance, opts: AppOptions) {
   const prefix = opts.systemPrefix
-  fastify.addHook('onRequest', (request, reply, done) => {
-    reply.header('x-request-id', request.id)
-    done()
-  })
   await fastify.register(errorHandler)
-  if (opts.logRequests) {
-    await fastify.register(requestLog, {
-      logHeaders: opts.logHeaders,
-      quietPaths: new Set([`${prefix}/healthz`, `${prefix}/readyz`])
-    })
-  }
 
   // System paths first, all under --system-prefix.
   await fastify.register(healthRoutes, { prefix, state: opts.state })
@@ -49,8 +38,5 @@ export async function app (fastify: FastifyInstance, opts: AppOptions) {
   await fastify.register(echoRoutes, echoOpts)
   const fallback = makeEchoHandler(echoOpts)
   fastify.setNotFoundHandler(fallback)
-  fastify.echoscope.setFallback((request, reply) => {
-    reply.header('x-request-id', request.id)
-    return fallback(request, reply).catch(err => reply.send(err))
-  })
+  fastify.echoscope.setFallback((request, reply) => fallback(request, reply).catch(err => reply.send(err)))
 }

@@ -1,10 +1,11 @@
 // Builds the Fastify server (HTTP settings, logger) around the app plugin, and runs it as a process:
 // listen, drain on SIGTERM/SIGINT, exit.
 import { randomUUID } from 'node:crypto'
-import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
 import closeWithGrace from 'close-with-grace'
 import { resolveOptions, type Options } from './config.ts'
 import { app } from './app.ts'
+import { RequestLogController } from './request-log.ts'
 import type { HealthState } from './routes/health.ts'
 
 declare module 'fastify' {
@@ -31,11 +32,10 @@ function trustProxyOption (tp: Options['trustProxy']): boolean | string | ((addr
 function loggerOptions (opts: Options): FastifyServerOptions['logger'] {
   if (opts.logLevel === 'silent') return false
   const pretty = opts.logFormat === 'pretty' || (opts.logFormat === 'auto' && process.stdout.isTTY === true)
-  const redact = opts.redactHeaders.map(h => `req.headers[${JSON.stringify(h.toLowerCase())}]`)
+  // Redaction only matters when headers are logged, and it costs on every line, so it is set up only then.
+  const redact = opts.logHeaders ? opts.redactHeaders.map(h => `headers[${JSON.stringify(h.toLowerCase())}]`) : []
   return {
     level: opts.logLevel,
-    // plugins/request-log.ts writes its own `req` object; Fastify's serializer would drop its headers.
-    serializers: { req: (req: object) => req as Record<string, unknown> },
     ...(redact.length > 0 ? { redact: { paths: redact, censor: '[redacted]' } } : {}),
     ...(pretty ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } } : {})
   }
@@ -51,8 +51,13 @@ export async function buildServer (input: Partial<Options> = {}): Promise<Fastif
   }
   const fastify: FastifyInstance = Fastify({
     logger: loggerOptions(opts),
-    // Fastify's two lines per request are replaced by the one line of plugins/request-log.ts.
-    logController: new LogController({ disableRequestLogging: true }),
+    // Fastify's two lines per request become one, written where Fastify already reports completion
+    // (no extra hook on the hot path).
+    logController: new RequestLogController({
+      logRequests: opts.logRequests,
+      logHeaders: opts.logHeaders,
+      quietPaths: new Set([`${opts.systemPrefix}/healthz`, `${opts.systemPrefix}/readyz`])
+    }),
     genReqId: () => randomUUID(),
     requestIdHeader: false,
     // A hop count is valid for proxy-addr (Fastify passes it through) though Fastify's types omit it.

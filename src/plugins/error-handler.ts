@@ -13,6 +13,7 @@ async function errorHandler (app: FastifyInstance) {
     }
     // A body we did not read (413) must not be left on a keep-alive connection.
     if (status === 413) reply.header('connection', 'close')
+    reply.header('x-request-id', request.id)
     reply.code(status).type('application/json; charset=utf-8').send({
       statusCode: status,
       ...(err.code && status < 500 ? { code: err.code } : {}),

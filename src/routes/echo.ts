@@ -53,6 +53,7 @@ export function makeEchoHandler (opts: EchoRouteOptions) {
 
   return async function echoHandler (request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
     const receivedAt = new Date()
+    reply.header('x-request-id', request.id)
     const raw = request.raw
     // Fastify leaves query null for a target its router could not decode; node:querystring copes with those.
     const query = (request.query ?? parseQuery(queryPart(raw.url ?? ''))) as Record<string, string | string[]>

@@ -5,6 +5,11 @@ import type { FastifyInstance } from 'fastify'
 export interface HealthState { draining: boolean }
 
 export async function healthRoutes (app: FastifyInstance, opts: { state: HealthState }) {
+  // Scoped to the system routes; the echo sets the header itself, without a hook on its hot path.
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.header('x-request-id', request.id)
+    done()
+  })
   app.get('/healthz', async () => ({ status: 'ok' }))
   app.get('/readyz', async (_request, reply) => {
     if (opts.state.draining) {

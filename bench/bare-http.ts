@@ -1,0 +1,87 @@
+// The floor Node allows: a bare node:http echo with the same core fields echoscope returns and
+// nothing else (no framework, no logging, no validation). echoscope's throughput is measured
+// against this, so keep it honest — it must do the work a user would call "an echo", no less.
+import { createHash, randomUUID } from 'node:crypto'
+import { createServer } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { parseArgs } from 'node:util'
+
+type Query = Record<string, string | string[]>
+
+function parseQuery (search: string): Query {
+  const query: Query = {}
+  for (const [name, value] of new URLSearchParams(search)) {
+    const seen = query[name]
+    if (seen === undefined) query[name] = value
+    else if (Array.isArray(seen)) seen.push(value)
+    else query[name] = [seen, value]
+  }
+  return query
+}
+
+function pairs (raw: string[]): [string, string][] {
+  const out: [string, string][] = []
+  for (let i = 0; i < raw.length; i += 2) out.push([raw[i], raw[i + 1]])
+  return out
+}
+
+function isJson (contentType: string | undefined): boolean {
+  if (contentType === undefined) return false
+  const mime = contentType.split(';', 1)[0].trim().toLowerCase()
+  return mime === 'application/json' || mime.endsWith('+json')
+}
+
+function decodeBody (bytes: Buffer, contentType: string | undefined): { body: unknown, bodyEncoding: string } {
+  if (bytes.length === 0) return { body: null, bodyEncoding: 'none' }
+  const text = bytes.toString('utf8')
+  if (isJson(contentType)) {
+    // A malformed JSON body is still echoed (as text), like echoscope does.
+    try { return { body: JSON.parse(text), bodyEncoding: 'json' } } catch {}
+  }
+  return { body: text, bodyEncoding: 'text' }
+}
+
+function echo (req: IncomingMessage, res: ServerResponse, bytes: Buffer, receivedAt: Date): void {
+  const url = req.url ?? '/'
+  const q = url.indexOf('?')
+  const requestId = randomUUID()
+  const socket = req.socket
+  const address = socket.remoteAddress ?? ''
+  const payload = JSON.stringify({
+    method: req.method,
+    url,
+    path: q === -1 ? url : url.slice(0, q),
+    query: q === -1 ? {} : parseQuery(url.slice(q + 1)),
+    headers: req.headers,
+    rawHeaders: pairs(req.rawHeaders),
+    ...decodeBody(bytes, req.headers['content-type']),
+    bodyBytes: bytes.length,
+    bodySha256: createHash('sha256').update(bytes).digest('hex'),
+    httpVersion: req.httpVersion,
+    remote: { address, port: socket.remotePort ?? 0, family: socket.remoteFamily ?? '' },
+    ip: address,
+    requestId,
+    receivedAt: receivedAt.toISOString()
+  })
+  res.writeHead(200, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(payload),
+    'x-request-id': requestId
+  })
+  res.end(payload)
+}
+
+function handle (req: IncomingMessage, res: ServerResponse): void {
+  const receivedAt = new Date()
+  const chunks: Buffer[] = []
+  req.on('data', (chunk: Buffer) => chunks.push(chunk))
+  req.on('end', () => echo(req, res, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks), receivedAt))
+}
+
+const { values } = parseArgs({
+  options: { port: { type: 'string' }, host: { type: 'string' } }
+})
+const port = Number(values.port ?? process.env.PORT ?? 8080)
+const host = values.host ?? process.env.HOST ?? '127.0.0.1'
+
+createServer(handle).listen(port, host)

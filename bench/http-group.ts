@@ -1,0 +1,98 @@
+// The HTTP scenario group: echoscope (defaults on, request logging included) against a bare
+// node:http echo, on a GET with typical headers and a POST with a 1 KiB JSON body.
+import { fileURLToPath } from 'node:url'
+import type { HttpLoadTool, HttpRequestSpec } from './http-load.ts'
+import { send, nodeServer } from './servers.ts'
+import type { Scenario, ScenarioGroup, Settings, Target, TargetSpec } from './types.ts'
+
+const TARGET_RATIO = 0.75
+
+/** A JSON document of exactly `size` bytes, shaped like a typical API payload. */
+export function jsonOfSize (size: number): string {
+  const doc = {
+    id: 'item-0001',
+    name: 'Benchmark item',
+    tags: ['alpha', 'beta', 'gamma'],
+    price: 12.5,
+    inStock: true,
+    attributes: { color: 'blue', size: 'M', weight: 0.35 },
+    notes: ''
+  }
+  const padding = size - Buffer.byteLength(JSON.stringify(doc))
+  if (padding < 0) throw new Error(`jsonOfSize: ${size} bytes is too small`)
+  doc.notes = 'x'.repeat(padding)
+  return JSON.stringify(doc)
+}
+
+export const GET_SPEC: HttpRequestSpec = {
+  method: 'GET',
+  path: '/some/path?x=1',
+  headers: {
+    'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36',
+    accept: 'application/json',
+    'accept-language': 'en-US,en;q=0.9',
+    'x-forwarded-for': '203.0.113.7'
+  }
+}
+
+export const POST_SPEC: HttpRequestSpec = {
+  method: 'POST',
+  path: '/api/items',
+  headers: { 'content-type': 'application/json' },
+  body: jsonOfSize(1024)
+}
+
+function fail (spec: HttpRequestSpec, why: string): never {
+  throw new Error(`probe ${spec.method} ${spec.path}: ${why}`)
+}
+
+/** Checks one answer is the echo of what was sent, not merely a 2xx. */
+export async function probeEcho (target: Target, spec: HttpRequestSpec): Promise<void> {
+  const reply = await send(target.baseUrl + spec.path, spec)
+  if (reply.status < 200 || reply.status > 299) fail(spec, `HTTP ${reply.status}: ${reply.body.toString('utf8', 0, 300)}`)
+  const type = String(reply.headers['content-type'] ?? '')
+  if (!type.startsWith('application/json')) fail(spec, `content-type is ${type || 'missing'}, not application/json`)
+  let echo: { method?: unknown, path?: unknown, bodyBytes?: unknown }
+  try {
+    echo = JSON.parse(reply.body.toString('utf8'))
+  } catch {
+    fail(spec, 'the body is not JSON')
+  }
+  const expectedPath = spec.path.split('?', 1)[0]
+  const expectedBytes = spec.body === undefined ? 0 : Buffer.byteLength(spec.body)
+  if (echo.method !== spec.method) fail(spec, `echoed method ${String(echo.method)}`)
+  if (echo.path !== expectedPath) fail(spec, `echoed path ${String(echo.path)}`)
+  if (echo.bodyBytes !== expectedBytes) fail(spec, `echoed bodyBytes ${String(echo.bodyBytes)}, sent ${expectedBytes}`)
+}
+
+function httpScenario (spec: HttpRequestSpec, tool: HttpLoadTool, settings: Settings): Scenario {
+  return {
+    name: `${spec.method} ${spec.path}`,
+    probe: (target) => probeEcho(target, spec),
+    measure: (target, durationSec) => tool.run(target.baseUrl, spec, {
+      durationSec,
+      connections: settings.connections,
+      pipelining: settings.pipelining
+    })
+  }
+}
+
+export interface HttpGroupOptions {
+  settings: Settings
+  tool: HttpLoadTool
+  /** script started in echoscope's slot; pointing it at the bare server checks the harness itself */
+  echoscopeEntry: string
+}
+
+export function httpGroup ({ settings, tool, echoscopeEntry }: HttpGroupOptions): ScenarioGroup {
+  const bare: TargetSpec = nodeServer('bare', fileURLToPath(new URL('./bare-http.js', import.meta.url)), '/')
+  const echoscope: TargetSpec = nodeServer('echoscope', echoscopeEntry, '/healthz')
+  return {
+    name: 'http',
+    unit: 'req/s',
+    baseline: bare,
+    subject: echoscope,
+    scenarios: [httpScenario(GET_SPEC, tool, settings), httpScenario(POST_SPEC, tool, settings)],
+    target: TARGET_RATIO
+  }
+}
