@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { Options } from './config.ts'
 import errorHandler from './plugins/error-handler.ts'
+import transports from './plugins/transports.ts'
 import { healthRoutes, type HealthState } from './routes/health.ts'
 import { echoRoutes, makeEchoHandler, type EchoRouteOptions } from './routes/echo.ts'
 import { gatewayContext, serverIdentity } from './echo/identity.ts'
@@ -28,6 +29,8 @@ export function echoRouteOptions (opts: Options): EchoRouteOptions {
 export async function app (fastify: FastifyInstance, opts: AppOptions) {
   const prefix = opts.systemPrefix
   await fastify.register(errorHandler)
+  // Raw TCP/UDP echo listeners (only when --tcp-port/--udp-port are given): opened on ready, closed on close.
+  await fastify.register(transports)
 
   // System paths first, all under --system-prefix.
   await fastify.register(healthRoutes, { prefix, state: opts.state })

@@ -11,7 +11,7 @@ const MiB = 1024 * KiB
 /** Extra facts the schema carries for the CLI/env layer. */
 interface OptionMeta {
   /** how a raw string becomes a value: integers may carry size units, lists split on commas */
-  kind: 'int' | 'size' | 'duration' | 'bool' | 'string' | 'enum' | 'list' | 'trustProxy'
+  kind: 'int' | 'size' | 'duration' | 'bool' | 'string' | 'enum' | 'list' | 'portList' | 'trustProxy'
   /** a short human phrase for "what is allowed", used in error messages and --help */
   allowed: string
   /** extra env vars honoured besides ECHOSCOPE_* (PORT, HOST) */
@@ -73,7 +73,30 @@ export const OptionsSchema = Type.Object({
   shutdownDelay: int(0, 3600000, 0, 'on SIGTERM/SIGINT, keep serving this long with /readyz failing before closing (give load balancers time to notice)', 'duration'),
   shutdownTimeout: int(0, 3600000, 10000, 'on SIGTERM/SIGINT, how long in-flight requests may take before exit', 'duration'),
   maxStreams: int(0, 100000, 100, 'concurrent SSE streams (format=sse); more get 503'),
-  maxStreamSeconds: int(0, 86400, 60, 'cap on echo_stream, the seconds an SSE echo keeps ticking')
+  maxStreamSeconds: int(0, 86400, 60, 'cap on echo_stream, the seconds an SSE echo keeps ticking'),
+
+  // WebSocket echo (/ws and an upgrade on any non-system path)
+  wsMaxMessageSize: int(1, 256 * MiB, 1 * MiB, 'largest WebSocket message; larger closes with 1009', 'size'),
+  wsIdleTimeout: int(0, 86400000, 300000, 'close a WebSocket with no message either way for this long (0 = never)', 'duration'),
+  wsPingInterval: int(0, 3600000, 30000, 'ping every WebSocket this often; a peer that misses a pong is dropped (0 = off)', 'duration'),
+  wsMaxConnections: int(0, 1000000, 10000, 'concurrent WebSockets; more get 503 on upgrade'),
+  wsMaxBufferedBytes: int(1024, 1024 * MiB, 4 * MiB, 'bytes queued to a client that does not read before it is closed with 1008', 'size'),
+  wsMaxMessageRate: int(0, 1000000, 1000, 'messages per second per WebSocket before it is closed with 1008 (0 = no limit)'),
+  wsAllowedOrigins: opt(Type.Array(Type.String({ minLength: 1 }), { default: [], description: 'Origin values allowed to open a WebSocket (empty: any origin)' }),
+    { kind: 'list', allowed: 'a comma-separated list of origins like https://app.example.com' }),
+
+  // Raw TCP and UDP echo (off unless a port is given)
+  tcpPort: opt(Type.Array(Type.Integer({ minimum: 0, maximum: 65535 }), { default: [], description: 'raw TCP echo port (RFC 862), repeatable' }),
+    { kind: 'portList', allowed: 'port numbers from 0 to 65535 (repeat the flag or use a comma list)' }),
+  tcpFraming: opt(Type.Union([Type.Literal('none'), Type.Literal('length')], { default: 'none', description: 'none: echo bytes as they come; length: [4-byte big-endian length][payload] frames' }),
+    { kind: 'enum', allowed: 'none, length' }),
+  tcpMaxFrameSize: int(1, 1024 * MiB, 1 * MiB, 'largest length-prefixed TCP frame; larger closes the connection', 'size'),
+  tcpMaxConnections: int(0, 1000000, 1000, 'concurrent TCP echo connections per listener; more are closed at once'),
+  tcpIdleTimeout: int(0, 86400000, 300000, 'close a TCP echo connection idle this long (0 = never)', 'duration'),
+  udpPort: opt(Type.Array(Type.Integer({ minimum: 0, maximum: 65535 }), { default: [], description: 'UDP echo port, repeatable' }),
+    { kind: 'portList', allowed: 'port numbers from 0 to 65535 (repeat the flag or use a comma list)' }),
+  udpMaxDatagramSize: int(1, 65507, 8192, 'largest UDP datagram echoed; larger ones are dropped', 'size'),
+  udpRateLimit: int(0, 1000000, 100, 'datagrams per second echoed to one source address; the rest are dropped (0 = no limit)')
 })
 
 export type Options = Static<typeof OptionsSchema>
@@ -131,6 +154,7 @@ function coerce (name: OptionName, raw: string): unknown {
       return undefined
     }
     case 'list': return raw.split(',').map(s => s.trim()).filter(s => s !== '')
+    case 'portList': return raw.split(',').map(s => s.trim()).filter(s => s !== '').map(s => /^\d+$/.test(s) ? Number(s) : NaN)
     case 'trustProxy': {
       const v = raw.trim().toLowerCase()
       if (v === 'true') return true
@@ -154,6 +178,7 @@ function invalid (name: OptionName, value: unknown, source: 'flag' | 'env' | 'op
 /** Checks one value against its schema, including rules JSON Schema cannot say (CIDR lists, prefixes). */
 function check (name: OptionName, value: unknown): boolean {
   if (value === undefined || (typeof value === 'number' && Number.isNaN(value))) return false
+  if (Array.isArray(value) && value.some(v => typeof v === 'number' && Number.isNaN(v))) return false
   if (!Value.Check(properties[name], value)) return false
   if (name === 'trustProxy' && typeof value === 'string') {
     return value.split(',').every(s => validCidr(s.trim()))
@@ -182,7 +207,12 @@ export function resolveOptions (input: Partial<Options> & Record<string, unknown
     if (!check(name, value)) throw invalid(name, value, 'option')
     out[name] = value
   }
-  return out as Options
+  const o = out as Options
+  // Node refuses a head timeout longer than the whole-request timeout.
+  if (o.requestTimeout > 0 && o.headersTimeout > o.requestTimeout) {
+    throw new ConfigError(`invalid headers-timeout ${o.headersTimeout}: must not exceed request-timeout (${o.requestTimeout})`)
+  }
+  return o
 }
 
 /** Options from argv (flags) over env (ECHOSCOPE_*, PORT, HOST) over defaults. */
@@ -190,7 +220,7 @@ export function loadOptions (argv: string[], env: NodeJS.ProcessEnv): Options {
   const spec: Record<string, { type: 'string' | 'boolean', multiple?: boolean }> = {}
   for (const name of OPTION_NAMES) {
     const kind = properties[name]['x-echoscope'].kind
-    spec[kebab(name)] = { type: kind === 'bool' ? 'boolean' : 'string', multiple: kind === 'list' }
+    spec[kebab(name)] = { type: kind === 'bool' ? 'boolean' : 'string', multiple: kind === 'list' || kind === 'portList' }
   }
   let parsed
   try {

@@ -7,12 +7,15 @@ import { resolveOptions, type Options } from './config.ts'
 import { app } from './app.ts'
 import { RequestLogController } from './request-log.ts'
 import type { HealthState } from './routes/health.ts'
+import { createStats, type Stats } from './stats.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
     echoscope: {
       options: Options
       state: HealthState
+      /** WebSocket/TCP/UDP counters for logs and metrics */
+      stats: Stats
       /** the handler for requests the router cannot match or decode */
       setFallback: (fn: (request: FastifyRequest, reply: FastifyReply) => unknown) => void
     }
@@ -77,7 +80,7 @@ export async function buildServer (input: Partial<Options> = {}): Promise<Fastif
   // The echo reads bodies itself for every method (GET with a body too), so Fastify's parsing step,
   // which would refuse some inputs an echo must show, is switched off for all methods.
   for (const m of fastify.supportedMethods) fastify.addHttpMethod(m, { hasBody: false, overrideExisting: true })
-  fastify.decorate('echoscope', { options: opts, state, setFallback: (fn) => { late.echo = fn } })
+  fastify.decorate('echoscope', { options: opts, state, stats: createStats(), setFallback: (fn) => { late.echo = fn } })
   await fastify.register(app, { ...opts, state })
   return fastify
 }
