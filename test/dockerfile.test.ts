@@ -1,0 +1,133 @@
+// Docker cannot run on the CI machines, so this replays the Dockerfile: the build stage's COPY and RUN steps
+// in a temporary directory, then the runtime stage's COPY --from steps, ENV, CMD and HEALTHCHECK, and checks
+// that the server it starts answers, runs without dev dependencies, and stops cleanly on SIGTERM.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { execFileSync, spawn } from 'node:child_process'
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { once } from 'node:events'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { createServer } from 'node:net'
+
+const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)))
+
+interface Instruction { op: string, args: string }
+
+function parseDockerfile (text: string): Instruction[][] {
+  const lines = text.replace(/\\\n/g, ' ').split('\n').map(l => l.trim()).filter(l => l !== '' && !l.startsWith('#'))
+  const stages: Instruction[][] = []
+  for (const line of lines) {
+    const [, op, args] = /^(\w+)\s+(.*)$/.exec(line) ?? []
+    if (op === 'FROM') stages.push([])
+    stages.at(-1)?.push({ op, args })
+  }
+  return stages
+}
+
+const jsonArray = (args: string): string[] => JSON.parse(args.replace(/^CMD\s+/, ''))
+
+async function freePort (): Promise<number> {
+  const s = createServer()
+  await new Promise<void>(resolve => s.listen(0, '127.0.0.1', resolve))
+  const port = (s.address() as { port: number }).port
+  await new Promise(resolve => s.close(resolve))
+  return port
+}
+
+test('the Dockerfile builds and runs: production deps only, answers, healthcheck passes, SIGTERM exits 0', { timeout: 600000 }, async (t) => {
+  const stages = parseDockerfile(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'))
+  assert.equal(stages.length, 2, 'a build stage and a runtime stage')
+  const [build, runtime] = stages
+  assert.match(build[0].args, /^node:\d+[\w.-]* AS build$/)
+  assert.equal(runtime[0].args, build[0].args.replace(/ AS build$/, ''), 'both stages on the same Node LTS image')
+
+  const work = mkdtempSync(join(tmpdir(), 'echoscope-docker-'))
+  t.after(() => rmSync(work, { recursive: true, force: true }))
+  const buildDir = join(work, 'build')
+  const runDir = join(work, 'run')
+
+  // Build stage: WORKDIR /app maps to buildDir.
+  for (const { op, args } of build.slice(1)) {
+    if (op === 'WORKDIR') { assert.equal(args, '/app'); continue }
+    if (op === 'COPY') {
+      const parts = args.split(/\s+/)
+      const dest = parts.pop() as string
+      for (const src of parts) {
+        const to = dest.endsWith('/') || parts.length > 1 ? join(buildDir, dest, src) : join(buildDir, dest)
+        cpSync(join(ROOT, src), to, { recursive: true })
+      }
+      continue
+    }
+    if (op === 'RUN') {
+      execFileSync('bash', ['-c', args], { cwd: buildDir, stdio: 'pipe', env: { ...process.env, npm_config_loglevel: 'error' } })
+      continue
+    }
+    assert.fail(`unexpected instruction in the build stage: ${op}`)
+  }
+
+  // Runtime stage.
+  const env: Record<string, string> = {}
+  let cmd: string[] = []
+  let entrypoint: string[] = []
+  let healthcheck: string[] = []
+  let user = ''
+  for (const { op, args } of runtime.slice(1)) {
+    if (op === 'WORKDIR') assert.equal(args, '/app')
+    else if (op === 'RUN') assert.match(args, /^apt-get update && apt-get install -y --no-install-recommends tini && rm -rf \/var\/lib\/apt\/lists\/\*$/, 'only OS packages are installed at run stage')
+    else if (op === 'ENV') for (const m of args.matchAll(/(\w+)=(\S+)/g)) env[m[1]] = m[2]
+    else if (op === 'COPY') {
+      const m = /^--from=build \/app\/(\S+) \.\/(\S+)$/.exec(args)
+      assert.ok(m, `runtime COPY must copy from the build stage: ${args}`)
+      cpSync(join(buildDir, m[1]), join(runDir, m[2]), { recursive: true })
+    } else if (op === 'USER') user = args
+    else if (op === 'EXPOSE') assert.equal(args, '8080')
+    else if (op === 'HEALTHCHECK') healthcheck = jsonArray(args.replace(/^.*?CMD\s+/, 'CMD '))
+    else if (op === 'ENTRYPOINT') entrypoint = JSON.parse(args)
+    else if (op === 'CMD') cmd = JSON.parse(args)
+    else assert.fail(`unexpected instruction in the runtime stage: ${op}`)
+  }
+  assert.equal(user, 'node', 'runs as the non-root node user')
+  assert.deepEqual(entrypoint, ['/usr/bin/tini', '--'], 'an init process is PID 1')
+  assert.equal(env.HOST, '0.0.0.0')
+  assert.equal(env.PORT, '8080')
+  assert.equal(env.NODE_ENV, 'production')
+
+  // Production dependencies only: the compiler and test tools are gone, the runtime ones are there.
+  assert.ok(existsSync(join(runDir, 'node_modules', 'fastify')))
+  assert.ok(!existsSync(join(runDir, 'node_modules', 'typescript')))
+  assert.ok(!existsSync(join(runDir, 'node_modules', 'borp')))
+  assert.ok(!existsSync(join(runDir, 'src')), 'no TypeScript sources in the image')
+
+  // Start it as the container would (tini aside), on loopback and a free port instead of 0.0.0.0:8080.
+  const port = await freePort()
+  const runEnv = { PATH: process.env.PATH ?? '', ...env, HOST: '127.0.0.1', PORT: String(port) }
+  const [bin, ...args] = cmd
+  assert.equal(bin, 'node')
+  const child = spawn(process.execPath, args, { cwd: runDir, env: runEnv, stdio: ['ignore', 'pipe', 'pipe'] })
+  t.after(() => child.kill('SIGKILL'))
+  let out = ''
+  child.stdout.on('data', d => { out += d })
+  child.stderr.on('data', d => { out += d })
+  for (let i = 0; i < 100 && !out.includes('Server listening'); i++) await new Promise(resolve => setTimeout(resolve, 100))
+  assert.match(out, new RegExp(`Server listening at http://127\\.0\\.0\\.1:${port}`))
+
+  const echo = await (await fetch(`http://127.0.0.1:${port}/from/container?x=1`)).json() as { path: string, query: unknown }
+  assert.equal(echo.path, '/from/container')
+
+  const [hcBin, ...hcArgs] = healthcheck
+  assert.equal(hcBin, 'node', 'the healthcheck uses node, not curl')
+  const hc = spawn(process.execPath, hcArgs, { env: runEnv, stdio: 'ignore' })
+  const [hcCode] = await once(hc, 'exit')
+  assert.equal(hcCode, 0, 'HEALTHCHECK passes against the running server')
+
+  child.kill('SIGTERM')
+  const [code] = await once(child, 'exit')
+  assert.equal(code, 0)
+
+  // And fails when nothing listens.
+  const hc2 = spawn(process.execPath, hcArgs, { env: runEnv, stdio: 'ignore' })
+  const [hc2Code] = await once(hc2, 'exit')
+  assert.equal(hc2Code, 1)
+})
