@@ -96,3 +96,12 @@ test('a port in use is one clear line', async (t) => {
   assert.equal(r.code, 1)
   assert.match(r.stderr, /^echoscope: cannot listen: address already in use .*choose another --port\n$/)
 })
+
+test('README documents every option with its env var', async () => {
+  const { readFileSync } = await import('node:fs')
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
+  for (const name of OPTION_NAMES) {
+    assert.ok(readme.includes('`--' + kebab(name) + '`'), `README lacks --${kebab(name)}`)
+    assert.ok(readme.includes('`' + envName(name) + '`'), `README lacks ${envName(name)}`)
+  }
+})
