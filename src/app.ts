@@ -3,6 +3,8 @@ import type { FastifyInstance } from 'fastify'
 import type { Options } from './config.ts'
 import errorHandler from './plugins/error-handler.ts'
 import transports from './plugins/transports.ts'
+import websocketPlugin from './plugins/websocket.ts'
+import type { TransportStats } from './stats.ts'
 import { healthRoutes, type HealthState } from './routes/health.ts'
 import { echoRoutes, makeEchoHandler, type EchoRouteOptions } from './routes/echo.ts'
 import { gatewayContext, serverIdentity } from './echo/identity.ts'
@@ -11,9 +13,19 @@ export interface AppOptions extends Options {
   state: HealthState
 }
 
-export function echoRouteOptions (opts: Options): EchoRouteOptions {
+export function echoRouteOptions (opts: Options, stats: TransportStats): EchoRouteOptions {
   const identity = serverIdentity(opts.instance)
   return {
+    ws: {
+      maxMessageSize: opts.wsMaxMessageSize,
+      maxConnections: opts.wsMaxConnections,
+      maxBufferedBytes: opts.wsMaxBufferedBytes,
+      maxMessageRate: opts.wsMaxMessageRate,
+      idleTimeout: opts.wsIdleTimeout,
+      pingInterval: opts.wsPingInterval,
+      allowedOrigins: opts.wsAllowedOrigins,
+      stats
+    },
     bodyLimit: opts.bodyLimit,
     maxDecodedSize: opts.maxDecodedSize,
     maxDecodeRatio: opts.maxDecodeRatio,
@@ -32,12 +44,15 @@ export async function app (fastify: FastifyInstance, opts: AppOptions) {
   // Raw TCP/UDP echo listeners (only when --tcp-port/--udp-port are given): opened on ready, closed on close.
   await fastify.register(transports)
 
+  const echoOpts = echoRouteOptions(opts, fastify.echoscope.stats.ws)
+  // WebSocket support at the root, so an upgrade on a system path is refused rather than left open.
+  await fastify.register(websocketPlugin, echoOpts.ws)
+
   // System paths first, all under --system-prefix.
   await fastify.register(healthRoutes, { prefix, state: opts.state })
 
   // The echo last: it answers everything the system paths do not, including request targets the
   // router cannot match (absolute-form, `*`, over-long paths), through the not-found handler.
-  const echoOpts = echoRouteOptions(opts)
   await fastify.register(echoRoutes, echoOpts)
   const fallback = makeEchoHandler(echoOpts)
   fastify.setNotFoundHandler(fallback)

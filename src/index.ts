@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import { resolveOptions, type Options } from './config.ts'
 import { echoRouteOptions } from './app.ts'
 import { echoRoutes } from './routes/echo.ts'
+import { createStats } from './stats.ts'
 
 export { buildServer, startServer } from './server.ts'
 export { loadOptions, resolveOptions, ConfigError, type Options } from './config.ts'
@@ -15,5 +16,5 @@ export type { Echo } from './echo/types.ts'
 export default async function echoscope (app: FastifyInstance, input: Partial<Options> & { prefix?: string } = {}) {
   const { prefix: _prefix, ...rest } = input
   const opts = resolveOptions(rest, new Set(['logLevel']))
-  await echoRoutes(app, echoRouteOptions(opts))
+  await echoRoutes(app, echoRouteOptions(opts, createStats().ws))
 }

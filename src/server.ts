@@ -18,6 +18,8 @@ declare module 'fastify' {
       stats: Stats
       /** the handler for requests the router cannot match or decode */
       setFallback: (fn: (request: FastifyRequest, reply: FastifyReply) => unknown) => void
+      /** ports the raw TCP/UDP echo listeners are bound to, in --tcp-port/--udp-port order (filled on ready) */
+      transports: { tcp: number[], udp: number[] }
     }
   }
 }
@@ -80,7 +82,7 @@ export async function buildServer (input: Partial<Options> = {}): Promise<Fastif
   // The echo reads bodies itself for every method (GET with a body too), so Fastify's parsing step,
   // which would refuse some inputs an echo must show, is switched off for all methods.
   for (const m of fastify.supportedMethods) fastify.addHttpMethod(m, { hasBody: false, overrideExisting: true })
-  fastify.decorate('echoscope', { options: opts, state, stats: createStats(), setFallback: (fn) => { late.echo = fn } })
+  fastify.decorate('echoscope', { options: opts, state, stats: createStats(), setFallback: (fn) => { late.echo = fn }, transports: { tcp: [], udp: [] } })
   await fastify.register(app, { ...opts, state })
   return fastify
 }

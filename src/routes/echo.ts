@@ -15,9 +15,13 @@ import { formatHtml, HTML_CSP } from '../echo/formats/html.ts'
 import { formatHar } from '../echo/formats/har.ts'
 import { formatGatewayApi } from '../echo/formats/gateway-api.ts'
 import type { GatewayContext } from '../echo/identity.ts'
+import websocketPlugin, { type WebsocketPluginOptions } from '../plugins/websocket.ts'
+import type { WebSocket } from 'ws'
 import type { Echo, ParsedBody, RequestSnapshot, ServerIdentity, TlsInfo } from '../echo/types.ts'
 
 export interface EchoRouteOptions {
+  /** WebSocket echo limits and the counters it keeps */
+  ws: WebsocketPluginOptions
   bodyLimit: number
   maxDecodedSize: number
   maxDecodeRatio: number
@@ -46,6 +50,49 @@ function tlsInfo (socket: TLSSocket): TlsInfo {
   }
 }
 
+/** What the echo needs of a request, read once. */
+export function snapshot (request: FastifyRequest, query: Record<string, string | string[]>, body: Buffer | null, receivedAt: Date): RequestSnapshot {
+  const raw = request.raw
+  const socket = raw.socket
+  const encrypted = (socket as TLSSocket).encrypted === true
+  return {
+    method: raw.method ?? 'GET',
+    url: raw.url ?? '/',
+    httpVersion: raw.httpVersion,
+    rawHeaders: raw.rawHeaders,
+    headers: raw.headers,
+    query,
+    protocol: encrypted ? 'https' : 'http',
+    remote: { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0, family: socket.remoteFamily ?? '' },
+    ip: request.ip,
+    body,
+    tls: encrypted ? tlsInfo(socket as TLSSocket) : undefined,
+    requestId: request.id,
+    receivedAt
+  }
+}
+
+const INFO_VALUES = new Set(['1', 'true', 'yes'])
+
+/** `?info=1` on an upgrade: the echo of the upgrade request, plus what the WebSocket handshake offered. */
+export function upgradeInfo (request: FastifyRequest, ws: WebSocket, identity: ServerIdentity): string | undefined {
+  const query = request.query as Record<string, string | string[]>
+  const info = query.info
+  if (typeof info !== 'string' || !INFO_VALUES.has(info)) return undefined
+  const echo = buildEcho(snapshot(request, query, null, new Date()), NO_BODY, identity)
+  const h = request.headers
+  const offered = (v: string | string[] | undefined) => (Array.isArray(v) ? v.join(',') : v ?? '').split(',').map(p => p.trim()).filter(p => p !== '')
+  return JSON.stringify({
+    ...echo,
+    websocket: {
+      protocols: offered(h['sec-websocket-protocol']),
+      protocol: ws.protocol === '' ? null : ws.protocol,
+      extensions: offered(h['sec-websocket-extensions']),
+      version: h['sec-websocket-version'] ?? null
+    }
+  })
+}
+
 export function makeEchoHandler (opts: EchoRouteOptions) {
   const bodyLimits: BodyLimits = { maxDecodedSize: opts.maxDecodedSize, maxDecodeRatio: opts.maxDecodeRatio }
   const controlLimits: ControlLimits = { maxDelay: opts.maxDelay, maxStreamSeconds: opts.maxStreamSeconds }
@@ -61,23 +108,7 @@ export function makeEchoHandler (opts: EchoRouteOptions) {
     const body = hasBody(raw) ? await readBody(raw, opts.bodyLimit) : null
     const parsed = body === null || body.length === 0 ? NO_BODY : await parseBody(body, raw.headers, bodyLimits)
     const socket = raw.socket
-    const encrypted = (socket as TLSSocket).encrypted === true
-    const snap: RequestSnapshot = {
-      method: raw.method ?? 'GET',
-      url: raw.url ?? '/',
-      httpVersion: raw.httpVersion,
-      rawHeaders: raw.rawHeaders,
-      headers: raw.headers,
-      query,
-      protocol: encrypted ? 'https' : 'http',
-      remote: { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0, family: socket.remoteFamily ?? '' },
-      ip: request.ip,
-      body,
-      tls: encrypted ? tlsInfo(socket as TLSSocket) : undefined,
-      requestId: request.id,
-      receivedAt
-    }
-    const echo = buildEcho(snap, parsed, opts.identity)
+    const echo = buildEcho(snapshot(request, query, body, receivedAt), parsed, opts.identity)
     const format = negotiate(query.format, raw.headers.accept)
 
     if (controls !== null) {
@@ -161,7 +192,14 @@ export async function echoRoutes (app: FastifyInstance, opts: EchoRouteOptions) 
   }
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', function (_req, _payload, done) { done(null) })
+  if (!app.hasDecorator('echoscopeWs')) await app.register(websocketPlugin, opts.ws)
+  const ws = app.echoscopeWs
   const handler = makeEchoHandler(opts)
-  app.route({ method: ECHO_METHODS, url: '/', handler })
-  app.route({ method: ECHO_METHODS, url: '/*', handler })
+  const wsHandler = (socket: WebSocket, request: FastifyRequest) => ws.handler(socket, request, upgradeInfo(request, socket, opts.identity))
+  // @fastify/websocket takes upgrades on GET routes only, so GET (and its HEAD) is a route of its own.
+  const others = ECHO_METHODS.filter(m => m !== 'GET' && m !== 'HEAD')
+  for (const url of ['/', '/*']) {
+    app.route({ method: 'GET', url, handler, wsHandler, onRequest: ws.beforeUpgrade })
+    app.route({ method: others, url, handler })
+  }
 }
