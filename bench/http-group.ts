@@ -2,7 +2,7 @@
 // node:http echo, on a GET with typical headers and a POST with a 1 KiB JSON body.
 import { fileURLToPath } from 'node:url'
 import type { HttpLoadTool, HttpRequestSpec } from './http-load.ts'
-import { send, nodeServer } from './servers.ts'
+import { httpReady, nodeServer, send } from './servers.ts'
 import type { Scenario, ScenarioGroup, Settings, Target, TargetSpec } from './types.ts'
 
 const TARGET_RATIO = 0.75
@@ -69,11 +69,16 @@ function httpScenario (spec: HttpRequestSpec, tool: HttpLoadTool, settings: Sett
   return {
     name: `${spec.method} ${spec.path}`,
     probe: (target) => probeEcho(target, spec),
-    measure: (target, durationSec) => tool.run(target.baseUrl, spec, {
-      durationSec,
-      connections: settings.connections,
-      pipelining: settings.pipelining
-    })
+    async measure (target, durationSec, meter) {
+      const opts = { durationSec, connections: settings.connections, pipelining: settings.pipelining }
+      // wrk's start-up and connects fall inside the interval too; a few ms in seconds, alike for both servers
+      meter.start()
+      try {
+        return await tool.run(target.baseUrl, spec, opts)
+      } finally {
+        meter.stop()
+      }
+    }
   }
 }
 
@@ -85,14 +90,16 @@ export interface HttpGroupOptions {
 }
 
 export function httpGroup ({ settings, tool, echoscopeEntry }: HttpGroupOptions): ScenarioGroup {
-  const bare: TargetSpec = nodeServer('bare', fileURLToPath(new URL('./bare-http.js', import.meta.url)), '/')
-  const echoscope: TargetSpec = nodeServer('echoscope', echoscopeEntry, '/healthz')
+  const bare: TargetSpec = nodeServer('bare', fileURLToPath(new URL('./bare-http.js', import.meta.url)), httpReady('/'))
+  const echoscope: TargetSpec = nodeServer('echoscope', echoscopeEntry, httpReady('/healthz'))
   return {
     name: 'http',
     unit: 'req/s',
+    op: 'req',
     baseline: bare,
     subject: echoscope,
     scenarios: [httpScenario(GET_SPEC, tool, settings), httpScenario(POST_SPEC, tool, settings)],
-    target: TARGET_RATIO
+    target: TARGET_RATIO,
+    notes: [`echoscope runs with its defaults (request logging on, to /dev/null); ${settings.connections} connections, pipelining ${settings.pipelining}, load by ${tool.name}`]
   }
 }

@@ -1,18 +1,28 @@
-// `npm run bench`: echoscope against the floor Node allows, one server at a time, load generated
-// from this process (or wrk) while the server runs in its own.
+// `npm run bench`: echoscope against the floor Node allows. Each server runs in its own process for
+// the whole group; per scenario both are warmed up, then measured in interleaved rounds (bare,
+// echoscope, bare, echoscope, ...) so drift in the machine's load hits both alike, and the medians
+// are compared. Besides the rate, the server's own CPU time per operation is read from /proc: on a
+// shared VM it is far steadier than throughput, so its ratio is printed beside the judged one.
 //
-// Env: BENCH_DURATION (s, default 10), BENCH_WARMUP (s, default 3), BENCH_CONNECTIONS (default 50),
-// BENCH_PIPELINING (default 1), BENCH_TOOL (wrk|autocannon; default wrk when on PATH),
-// BENCH_ONLY (bare|echoscope: run only the baselines or only echoscope),
-// BENCH_ECHOSCOPE_ENTRY (script started in echoscope's slot, default dist/src/cli.js).
+// Env: BENCH_DURATION (s per measurement, default 5), BENCH_WARMUP (s, default 2), BENCH_ROUNDS
+// (default 3), BENCH_CONNECTIONS (HTTP, default 50), BENCH_PIPELINING (HTTP, default 1),
+// BENCH_TOOL (wrk|autocannon; default wrk when on PATH), BENCH_WS_CLIENTS (default 50),
+// BENCH_WS_IDLE (idle WebSockets for the memory check, default 5000),
+// BENCH_ONLY (bare|echoscope: run one side only), BENCH_ONLY_GROUP (http|ws),
+// BENCH_ECHOSCOPE_ENTRY (script in echoscope's slot, default dist/src/cli.js; dist/bench/bare-http.js
+// there checks the harness), BENCH_WS_ECHOSCOPE_ENTRY (the same for the WebSocket group, default
+// BENCH_ECHOSCOPE_ENTRY; dist/bench/bare-ws.js there checks the harness).
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
+import { hrtime } from 'node:process'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { httpGroup } from './http-group.ts'
 import { pickHttpTool } from './http-load.ts'
-import type { Measurement, ScenarioGroup, Settings, TargetSpec } from './types.ts'
+import { assertProcfs, CLOCK_TICKS, readCpuTicks, ticksToSeconds } from './proc.ts'
+import type { Measurement, MemoryMeasurement, Meter, Scenario, ScenarioGroup, Settings, Target } from './types.ts'
+import { wsGroup } from './ws-group.ts'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const RESULTS_DIR = join(ROOT, 'bench', 'results')
@@ -27,10 +37,13 @@ function positiveInt (name: string, fallback: number): number {
 
 function readSettings (): Settings {
   return {
-    durationSec: positiveInt('BENCH_DURATION', 10),
-    warmupSec: positiveInt('BENCH_WARMUP', 3),
+    durationSec: positiveInt('BENCH_DURATION', 5),
+    warmupSec: positiveInt('BENCH_WARMUP', 2),
+    rounds: positiveInt('BENCH_ROUNDS', 3),
     connections: positiveInt('BENCH_CONNECTIONS', 50),
-    pipelining: positiveInt('BENCH_PIPELINING', 1)
+    pipelining: positiveInt('BENCH_PIPELINING', 1),
+    wsClients: positiveInt('BENCH_WS_CLIENTS', 50),
+    wsIdle: positiveInt('BENCH_WS_IDLE', 5000)
   }
 }
 
@@ -44,11 +57,55 @@ function readOnly (): Role | undefined {
   throw new Error(`BENCH_ONLY=${only}: expected bare or echoscope`)
 }
 
+const GROUP_NAMES = ['http', 'ws']
+
+function readOnlyGroup (): string | undefined {
+  const only = process.env.BENCH_ONLY_GROUP
+  if (only === undefined || only === '') return undefined
+  if (!GROUP_NAMES.includes(only)) throw new Error(`BENCH_ONLY_GROUP=${only}: expected ${GROUP_NAMES.join(' or ')}`)
+  return only
+}
+
+/** One measurement, with what the CPU did meanwhile. Cores are CPU-seconds per wall second. */
+interface Round extends Measurement {
+  serverCpuUsPerOp: number
+  serverCores: number
+  /** the load generator: this process plus the children it reaped meanwhile (wrk) */
+  loadCores: number
+  /** everything else on the machine: neither the server nor the load generator */
+  otherCores: number
+}
+
+/** The medians over the rounds of one server in one scenario. */
+interface Side {
+  rate: number
+  p50Ms: number
+  p99Ms: number
+  serverCpuUsPerOp: number
+  serverCores: number
+  loadCores: number
+  /** half the range of the round rates, relative to the median */
+  rateSpread: number
+  rounds: Round[]
+}
+
 interface ScenarioResult {
   name: string
-  baseline?: Measurement
-  subject?: Measurement
-  /** subject rate / baseline rate, when both ran */
+  baseline?: Side
+  subject?: Side
+  /** median subject rate / median baseline rate: the judged figure */
+  rateRatio?: number
+  /** median baseline CPU per op / median subject CPU per op: same direction as rateRatio, not judged */
+  cpuRatio?: number
+  meetsTarget?: boolean
+}
+
+interface MemoryResult {
+  name: string
+  target: number
+  baseline?: MemoryMeasurement
+  subject?: MemoryMeasurement
+  /** subject / baseline RSS per connection */
   ratio?: number
   meetsTarget?: boolean
 }
@@ -56,112 +113,313 @@ interface ScenarioResult {
 interface GroupResult {
   name: string
   unit: string
+  op: string
   target: number
+  judgedOn: string
   baselineLabel: string
   subjectLabel: string
-  /** share of all cores other processes kept busy just before each server started, 0..1 */
-  backgroundCpu: Record<string, number>
+  notes: string[]
+  /** cores other processes kept busy before the servers started */
+  backgroundCores: number
   scenarios: ScenarioResult[]
+  memory?: MemoryResult
+  warnings: string[]
 }
 
-/** Above this, someone else is competing for the cores and the ratio says little. */
+/** Share of all cores that others may use before the numbers stop meaning much. */
 const BUSY_WARNING = 0.15
+/** Above this share of one core, the single-threaded load generator may be what sets the pace. */
+const LOAD_SATURATED = 0.9
+const CORES = cpus().length
 
 function log (line: string): void {
   process.stderr.write(line + '\n')
 }
 
-function cpuTimes (): { busy: number, total: number } {
+function busyMs (): number {
   let busy = 0
-  let total = 0
-  for (const { times } of cpus()) {
-    const all = times.user + times.nice + times.sys + times.irq + times.idle
-    total += all
-    busy += all - times.idle
-  }
-  return { busy, total }
+  for (const { times } of cpus()) busy += times.user + times.nice + times.sys + times.irq
+  return busy
 }
 
-/** CPU share used while nothing of ours runs: on a shared 2-core box this decides whether numbers mean anything. */
-async function backgroundCpu (ms = 1000): Promise<number> {
-  const before = cpuTimes()
+/** Cores others kept busy while nothing of ours ran: on a shared 2-core box this decides whether numbers mean anything. */
+async function backgroundCores (ms = 1000): Promise<number> {
+  const before = busyMs()
   await sleep(ms)
-  const after = cpuTimes()
-  const total = after.total - before.total
-  return total > 0 ? (after.busy - before.busy) / total : 0
+  return (busyMs() - before) / ms
 }
 
-/** Starts the server, and per scenario: probe, warm up, measure. The server is stopped whatever happens. */
-async function measureTarget (group: ScenarioGroup, spec: TargetSpec, settings: Settings, background: Record<string, number>): Promise<Measurement[]> {
-  const busy = await backgroundCpu()
-  background[spec.label] = busy
-  if (busy > BUSY_WARNING) log(`WARNING: other processes used ${Math.round(busy * 100)}% of the CPU before ${spec.label} started; results will be noisy`)
-  log(`[${group.name}] starting ${spec.label}`)
-  const target = await spec.start()
-  try {
-    const out: Measurement[] = []
-    for (const scenario of group.scenarios) {
-      await scenario.probe(target)
-      log(`[${group.name}] ${spec.label} ${scenario.name}: warm-up ${settings.warmupSec} s`)
-      await scenario.measure(target, settings.warmupSec)
-      log(`[${group.name}] ${spec.label} ${scenario.name}: measuring ${settings.durationSec} s`)
-      out.push(await scenario.measure(target, settings.durationSec))
-    }
-    return out
-  } finally {
-    await target.stop()
+interface Snapshot {
+  wall: bigint
+  serverTicks: number
+  childTicks: number
+  selfCpuUs: number
+  busyMs: number
+}
+
+function snapshot (pid: number): Snapshot {
+  const { user, system } = process.cpuUsage()
+  return {
+    wall: hrtime.bigint(),
+    serverTicks: readCpuTicks(pid).self,
+    childTicks: readCpuTicks('self').children,
+    selfCpuUs: user + system,
+    busyMs: busyMs()
   }
+}
+
+interface Usage { wallSec: number, serverSec: number, loadSec: number, otherSec: number }
+
+function meterFor (pid: number): Meter & { usage(): Usage } {
+  let start: Snapshot | undefined
+  let stop: Snapshot | undefined
+  return {
+    start () { start = snapshot(pid) },
+    stop () { stop = snapshot(pid) },
+    usage () {
+      if (start === undefined || stop === undefined) throw new Error('the scenario did not call meter.start() and meter.stop()')
+      const wallSec = Number(stop.wall - start.wall) / 1e9
+      const serverSec = ticksToSeconds(stop.serverTicks - start.serverTicks)
+      const loadSec = (stop.selfCpuUs - start.selfCpuUs) / 1e6 + ticksToSeconds(stop.childTicks - start.childTicks)
+      // clock-tick granularity can push this a little below zero
+      const otherSec = Math.max(0, (stop.busyMs - start.busyMs) / 1000 - serverSec - loadSec)
+      return { wallSec, serverSec, loadSec, otherSec }
+    }
+  }
+}
+
+const noMeter: Meter = { start () {}, stop () {} }
+
+async function measureRound (scenario: Scenario, target: Target, durationSec: number): Promise<Round> {
+  const meter = meterFor(target.pid)
+  const m = await scenario.measure(target, durationSec, meter)
+  const u = meter.usage()
+  return {
+    ...m,
+    serverCpuUsPerOp: u.serverSec * 1e6 / m.completed,
+    serverCores: u.serverSec / u.wallSec,
+    loadCores: u.loadSec / u.wallSec,
+    otherCores: u.otherSec / u.wallSec
+  }
+}
+
+function median (values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = sorted.length >> 1
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+}
+
+function summarize (rounds: Round[]): Side {
+  const of = (pick: (r: Round) => number): number => median(rounds.map(pick))
+  const rates = rounds.map((r) => r.rate)
+  const rate = median(rates)
+  return {
+    rate,
+    p50Ms: of((r) => r.p50Ms),
+    p99Ms: of((r) => r.p99Ms),
+    serverCpuUsPerOp: of((r) => r.serverCpuUsPerOp),
+    serverCores: of((r) => r.serverCores),
+    loadCores: of((r) => r.loadCores),
+    rateSpread: (Math.max(...rates) - Math.min(...rates)) / 2 / rate,
+    rounds
+  }
+}
+
+type Labelled = { role: Role, label: string }
+
+function roles (group: ScenarioGroup, only: Role | undefined): Labelled[] {
+  const all: Labelled[] = [{ role: 'baseline', label: group.baseline.label }, { role: 'subject', label: group.subject.label }]
+  return all.filter((r) => only === undefined || r.role === only)
+}
+
+const fmtInt = (n: number): string => Math.round(n).toLocaleString('en-US')
+
+async function runScenarios (group: ScenarioGroup, settings: Settings, sides: Labelled[]): Promise<ScenarioResult[]> {
+  const targets = new Map<Role, Target>()
+  try {
+    for (const { role, label } of sides) {
+      log(`[${group.name}] starting ${label}`)
+      targets.set(role, await group[role].start())
+    }
+    const results: ScenarioResult[] = []
+    for (const scenario of group.scenarios) {
+      const rounds = new Map<Role, Round[]>(sides.map(({ role }) => [role, []]))
+      for (const { role } of sides) await scenario.probe(targets.get(role)!)
+      for (const { role, label } of sides) {
+        log(`[${group.name}] ${scenario.name}: warm-up ${label} ${settings.warmupSec} s`)
+        await scenario.measure(targets.get(role)!, settings.warmupSec, noMeter)
+      }
+      for (let i = 1; i <= settings.rounds; i++) {
+        for (const { role, label } of sides) {
+          const round = await measureRound(scenario, targets.get(role)!, settings.durationSec)
+          rounds.get(role)!.push(round)
+          log(`[${group.name}] ${scenario.name}: round ${i}/${settings.rounds} ${label} ${fmtInt(round.rate)} ${group.unit}, ` +
+            `${round.serverCpuUsPerOp.toFixed(1)} µs CPU/${group.op}, server ${round.serverCores.toFixed(2)} cores, ` +
+            `load ${round.loadCores.toFixed(2)}, other ${round.otherCores.toFixed(2)}`)
+        }
+      }
+      const baseline = rounds.has('baseline') ? summarize(rounds.get('baseline')!) : undefined
+      const subject = rounds.has('subject') ? summarize(rounds.get('subject')!) : undefined
+      const both = baseline !== undefined && subject !== undefined
+      const rateRatio = both ? subject.rate / baseline.rate : undefined
+      results.push({
+        name: scenario.name,
+        baseline,
+        subject,
+        rateRatio,
+        cpuRatio: both ? baseline.serverCpuUsPerOp / subject.serverCpuUsPerOp : undefined,
+        meetsTarget: rateRatio === undefined ? undefined : rateRatio >= group.target
+      })
+    }
+    return results
+  } finally {
+    for (const target of targets.values()) await target.stop()
+  }
+}
+
+/** Memory is measured on freshly started servers, one at a time: load runs leave heaps grown and would hide the cost. */
+async function runMemory (group: ScenarioGroup, sides: Labelled[]): Promise<MemoryResult | undefined> {
+  const check = group.memory
+  if (check === undefined) return undefined
+  const result: MemoryResult = { name: check.name, target: check.target }
+  for (const { role, label } of sides) {
+    log(`[${group.name}] ${check.name}: starting a fresh ${label}`)
+    const target = await group[role].start()
+    try {
+      const m = await check.measure(target)
+      log(`[${group.name}] ${check.name}: ${label} ${m.perConnectionKiB.toFixed(2)} KiB/connection (opened in ${m.openSec.toFixed(1)} s)`)
+      result[role] = m
+    } finally {
+      await target.stop()
+    }
+  }
+  if (result.baseline !== undefined && result.subject !== undefined) {
+    result.ratio = result.subject.perConnectionKiB / result.baseline.perConnectionKiB
+    result.meetsTarget = result.ratio <= check.target
+  }
+  return result
+}
+
+function warningsFor (group: ScenarioGroup, background: number, scenarios: ScenarioResult[]): string[] {
+  const warnings: string[] = []
+  const busyLimit = BUSY_WARNING * CORES
+  if (background > busyLimit) {
+    warnings.push(`other processes kept ${background.toFixed(2)} of ${CORES} cores busy before the servers started; rerun on an idle machine before trusting the ratios`)
+  }
+  for (const s of scenarios) {
+    for (const role of ['baseline', 'subject'] as const) {
+      const side = s[role]
+      if (side === undefined) continue
+      const label = group[role].label
+      const noisy = side.rounds.filter((r) => r.otherCores > busyLimit)
+      if (noisy.length > 0) {
+        warnings.push(`${s.name}, ${label}: other processes used up to ${Math.max(...noisy.map((r) => r.otherCores)).toFixed(2)} cores ` +
+          `in ${noisy.length} of ${side.rounds.length} rounds; the rate is suspect, CPU per ${group.op} much less so`)
+      }
+      if (side.loadCores >= LOAD_SATURATED) {
+        warnings.push(`${s.name}, ${label}: the load generator (one process) used ${side.loadCores.toFixed(2)} of a core ` +
+          `while the server used ${side.serverCores.toFixed(2)}: it cannot saturate the server, so ${group.unit} is the ` +
+          'client\'s limit and the rate ratio is squeezed toward 1; the CPU ratio is the sounder figure here')
+      }
+    }
+  }
+  return warnings
 }
 
 async function runGroup (group: ScenarioGroup, settings: Settings, only: Role | undefined): Promise<GroupResult> {
-  const background: Record<string, number> = {}
-  const baseline = only === 'subject' ? undefined : await measureTarget(group, group.baseline, settings, background)
-  const subject = only === 'baseline' ? undefined : await measureTarget(group, group.subject, settings, background)
+  const sides = roles(group, only)
+  const background = await backgroundCores()
+  const scenarios = await runScenarios(group, settings, sides)
+  const memory = await runMemory(group, sides)
   return {
     name: group.name,
     unit: group.unit,
+    op: group.op,
     target: group.target,
+    judgedOn: `median ${group.unit} ratio ${group.subject.label}/${group.baseline.label}`,
     baselineLabel: group.baseline.label,
     subjectLabel: group.subject.label,
-    backgroundCpu: background,
-    scenarios: group.scenarios.map((scenario, i) => {
-      const b = baseline?.[i]
-      const s = subject?.[i]
-      const ratio = b !== undefined && s !== undefined ? s.rate / b.rate : undefined
-      return { name: scenario.name, baseline: b, subject: s, ratio, meetsTarget: ratio === undefined ? undefined : ratio >= group.target }
-    })
+    notes: group.notes ?? [],
+    backgroundCores: background,
+    scenarios,
+    memory,
+    warnings: warningsFor(group, background, scenarios)
   }
 }
 
 // --- output ----------------------------------------------------------------------------------------
 
-const fmtRate = (m: Measurement | undefined): string => m === undefined ? '-' : Math.round(m.rate).toLocaleString('en-US')
 const fmtMs = (value: number | undefined): string => value === undefined ? '-' : value.toFixed(2)
+const fmtRatio = (value: number | undefined): string => value === undefined ? '-' : value.toFixed(2)
+const fmtRate = (side: Side | undefined): string =>
+  side === undefined ? '-' : `${fmtInt(side.rate)} ±${Math.round(side.rateSpread * 100)}%`
 
-function renderTable (result: GroupResult): string {
-  const b = result.baselineLabel
-  const s = result.subjectLabel
-  const header = ['scenario', `${b} ${result.unit}`, `${b} p50 ms`, `${b} p99 ms`,
-    `${s} ${result.unit}`, `${s} p50 ms`, `${s} p99 ms`, `${s}/${b}`]
-  const rows = result.scenarios.map((r) => [
-    r.name,
-    fmtRate(r.baseline), fmtMs(r.baseline?.p50Ms), fmtMs(r.baseline?.p99Ms),
-    fmtRate(r.subject), fmtMs(r.subject?.p50Ms), fmtMs(r.subject?.p99Ms),
-    r.ratio === undefined ? '-' : r.ratio.toFixed(2)
-  ])
+function renderTable (header: string[], rows: string[][]): string {
   const widths = header.map((h, col) => Math.max(h.length, ...rows.map((row) => row[col].length)))
   const line = (cells: string[]): string =>
     cells.map((cell, col) => col === 0 ? cell.padEnd(widths[col]) : cell.padStart(widths[col])).join('  ').trimEnd()
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n')
 }
 
-function renderVerdicts (result: GroupResult): string[] {
-  return result.scenarios.map((r) => {
-    const what = `${result.name} ${r.name}: ${result.subjectLabel}/${result.baselineLabel} ${result.unit}`
-    if (r.ratio === undefined) return `SKIP ${what} not measured (BENCH_ONLY)`
-    const verdict = r.meetsTarget === true ? 'PASS' : 'MISS'
-    return `${verdict} ${what} = ${r.ratio.toFixed(2)} (target ≥ ${result.target})`
+function renderScenarios (result: GroupResult): string {
+  const b = result.baselineLabel
+  const s = result.subjectLabel
+  const cpu = `CPU µs/${result.op}`
+  const header = ['scenario', `${b} ${result.unit}`, 'p50 ms', 'p99 ms', cpu, `${s} ${result.unit}`, 'p50 ms', 'p99 ms', cpu,
+    `${result.unit} ${s}/${b}`, `CPU ${b}/${s}`]
+  const rows = result.scenarios.map((r) => {
+    const side = (x: Side | undefined): string[] => [fmtRate(x), fmtMs(x?.p50Ms), fmtMs(x?.p99Ms), x === undefined ? '-' : x.serverCpuUsPerOp.toFixed(1)]
+    return [r.name, ...side(r.baseline), ...side(r.subject), fmtRatio(r.rateRatio), fmtRatio(r.cpuRatio)]
   })
+  return renderTable(header, rows)
+}
+
+function renderVerdicts (result: GroupResult): string[] {
+  const b = result.baselineLabel
+  const s = result.subjectLabel
+  const lines = result.scenarios.map((r) => {
+    const what = `${result.name} ${r.name}: ${s}/${b} ${result.unit}`
+    if (r.rateRatio === undefined) return `SKIP ${what} not compared (BENCH_ONLY)`
+    return `${r.meetsTarget === true ? 'PASS' : 'MISS'} ${what} = ${fmtRatio(r.rateRatio)} (target ≥ ${result.target}); ` +
+      `CPU per ${result.op} ${b}/${s} = ${fmtRatio(r.cpuRatio)} (not judged)`
+  })
+  const m = result.memory
+  if (m !== undefined) {
+    const what = `${result.name} ${m.name}: ${s}/${b} RSS per connection`
+    lines.push(m.ratio === undefined
+      ? `SKIP ${what} not compared (BENCH_ONLY)`
+      : `${m.meetsTarget === true ? 'PASS' : 'MISS'} ${what} = ${fmtRatio(m.ratio)} (target ≤ ${m.target})`)
+  }
+  return lines
+}
+
+function renderMemory (result: GroupResult): string {
+  const m = result.memory!
+  const mib = (kib: number): string => (kib / 1024).toFixed(1)
+  const rows = (['baseline', 'subject'] as const).map((role) => {
+    const x = m[role]
+    const label = role === 'baseline' ? result.baselineLabel : result.subjectLabel
+    return x === undefined
+      ? [label, '-', '-', '-', '-']
+      : [label, String(x.connections), `${mib(x.rssBeforeKiB)} → ${mib(x.rssAfterKiB)}`, x.perConnectionKiB.toFixed(2), x.openSec.toFixed(1)]
+  })
+  return renderTable(['idle memory', 'connections', 'RSS MiB', 'KiB/connection', 'open s'], rows)
+}
+
+function render (result: GroupResult, settings: Settings): string {
+  const out = [
+    `== ${result.name} ==`,
+    ...result.notes,
+    `figures are medians of ${settings.rounds} interleaved rounds (${result.baselineLabel}, ${result.subjectLabel}, ...) of ` +
+      `${settings.durationSec} s each; ± is half the range of the rounds' rates; CPU is the server process's own (utime+stime) per ${result.op}`,
+    `judged on the ${result.judgedOn} (target ≥ ${result.target}); the CPU ratio ${result.baselineLabel}/${result.subjectLabel} is printed beside it, not judged`,
+    '',
+    renderScenarios(result)
+  ]
+  if (result.memory !== undefined) out.push('', renderMemory(result))
+  out.push('', ...renderVerdicts(result))
+  for (const warning of result.warnings) out.push(`WARNING: ${warning}`)
+  return out.join('\n')
 }
 
 function writeResults (result: GroupResult, settings: Settings, tool: string): string {
@@ -170,7 +428,8 @@ function writeResults (result: GroupResult, settings: Settings, tool: string): s
   const doc = {
     generatedAt: new Date().toISOString(),
     node: process.version,
-    cpus: cpus().length,
+    cpus: CORES,
+    clockTicks: CLOCK_TICKS,
     tool,
     settings,
     ...result
@@ -180,27 +439,37 @@ function writeResults (result: GroupResult, settings: Settings, tool: string): s
 }
 
 async function main (): Promise<void> {
+  assertProcfs()
   const settings = readSettings()
   const only = readOnly()
-  const tool = pickHttpTool(process.env.BENCH_TOOL)
+  const onlyGroup = readOnlyGroup()
+  const httpTool = pickHttpTool(process.env.BENCH_TOOL)
   const echoscopeEntry = resolve(process.env.BENCH_ECHOSCOPE_ENTRY || join(ROOT, 'dist', 'src', 'cli.js'))
-  const groups: ScenarioGroup[] = [httpGroup({ settings, tool, echoscopeEntry })]
+  const wsEchoscopeEntry = resolve(process.env.BENCH_WS_ECHOSCOPE_ENTRY || echoscopeEntry)
+  const groups: [ScenarioGroup, string][] = [
+    [httpGroup({ settings, tool: httpTool, echoscopeEntry }), httpTool.name],
+    [wsGroup({ settings, echoscopeEntry: wsEchoscopeEntry }), 'ws']
+  ]
+  const entries: Record<string, string> = { http: echoscopeEntry, ws: wsEchoscopeEntry }
+  const defaultEntry = join(ROOT, 'dist', 'src', 'cli.js')
+  const startedAt = Date.now()
 
-  log(`load generator: ${tool.name}; ${settings.connections} connections, pipelining ${settings.pipelining}, ` +
-    `${settings.warmupSec} s warm-up + ${settings.durationSec} s per measurement`)
-  if (process.env.BENCH_ECHOSCOPE_ENTRY) log(`echoscope slot runs ${echoscopeEntry}`)
-
-  for (const group of groups) {
-    const result = await runGroup(group, settings, only)
-    const file = writeResults(result, settings, tool.name)
-    console.log(`\n${renderTable(result)}\n`)
-    for (const verdict of renderVerdicts(result)) console.log(verdict)
-    const busy = Object.entries(result.backgroundCpu).filter(([, share]) => share > BUSY_WARNING)
-    if (busy.length > 0) {
-      console.log(`WARNING: the machine was busy with other work (${busy.map(([label, share]) => `${Math.round(share * 100)}% before ${label}`).join(', ')}); rerun on an idle machine before trusting the ratio`)
+  log(`${settings.rounds} interleaved rounds × ${settings.durationSec} s per server and scenario, after ${settings.warmupSec} s of warm-up each`)
+  let failed = 0
+  for (const [group, tool] of groups) {
+    if (onlyGroup !== undefined && group.name !== onlyGroup) continue
+    if (entries[group.name] !== defaultEntry) log(`[${group.name}] echoscope's slot runs ${entries[group.name]}`)
+    try {
+      const result = await runGroup(group, settings, only)
+      const file = writeResults(result, settings, tool)
+      console.log(`\n${render(result, settings)}\nresults: ${file}`)
+    } catch (err) {
+      failed++
+      console.error(`\n${group.name} BENCHMARK FAILED: ${(err as Error).message}`)
     }
-    console.log(`results: ${file}`)
   }
+  log(`\nfinished in ${Math.round((Date.now() - startedAt) / 1000)} s`)
+  if (failed > 0) process.exitCode = 1
 }
 
 try {

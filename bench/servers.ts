@@ -75,33 +75,46 @@ async function stopChild (child: ChildProcess): Promise<void> {
   running.delete(child)
 }
 
-async function waitUntilUp (child: ChildProcess, url: string, label: string, command: string): Promise<void> {
+/** Says whether a server is up: 'ready', or why not yet. Throws when waiting cannot help. */
+export type ReadyCheck = (baseUrl: string) => Promise<'ready' | string>
+
+/** Ready once `path` answers 2xx. */
+export function httpReady (path: string): ReadyCheck {
+  return async (baseUrl) => {
+    const url = baseUrl + path
+    const reply = await send(url, {}, 1_000).catch((err: Error) => err)
+    if (reply instanceof Error) return reply.message
+    if (reply.status >= 200 && reply.status < 300) return 'ready'
+    // A missing route will not appear by waiting; anything else (503 while starting) might pass.
+    if (reply.status === 404) throw new Error(`${url} answered 404`)
+    return `HTTP ${reply.status}`
+  }
+}
+
+async function waitUntilUp (child: ChildProcess, baseUrl: string, ready: ReadyCheck, label: string, command: string): Promise<void> {
   const deadline = Date.now() + START_TIMEOUT_MS
   let last = 'no answer'
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`${label} exited (code ${child.exitCode}, signal ${child.signalCode}) before answering ${url}; ` +
+      throw new Error(`${label} exited (code ${child.exitCode}, signal ${child.signalCode}) before it was ready; ` +
         `its output went to /dev/null, run \`${command}\` to see why`)
     }
-    const reply = await send(url, {}, 1_000).catch((err: Error) => err)
-    if (reply instanceof Error) {
-      last = reply.message
-    } else {
-      if (reply.status >= 200 && reply.status < 300) return
-      // A missing route will not appear by waiting; anything else (503 while starting) might pass.
-      if (reply.status === 404) throw new Error(`${label} answered ${url} with 404`)
-      last = `HTTP ${reply.status}`
+    try {
+      last = await ready(baseUrl)
+    } catch (err) {
+      throw new Error(`${label}: ${(err as Error).message}`)
     }
+    if (last === 'ready') return
     await sleep(100)
   }
-  throw new Error(`${label} did not answer ${url} with a 2xx within ${START_TIMEOUT_MS / 1000} s (last: ${last})`)
+  throw new Error(`${label} was not ready at ${baseUrl} within ${START_TIMEOUT_MS / 1000} s (last: ${last})`)
 }
 
 /**
  * A Node script started as `node <script> --port <free port> --host 127.0.0.1 ...args`, with its
  * output discarded (stdio 'ignore') so logging costs what it costs in production, not a pipe to us.
  */
-export function nodeServer (label: string, script: string, healthPath: string, args: string[] = []): TargetSpec {
+export function nodeServer (label: string, script: string, ready: ReadyCheck, args: string[] = []): TargetSpec {
   return {
     label,
     async start (): Promise<Target> {
@@ -112,12 +125,13 @@ export function nodeServer (label: string, script: string, healthPath: string, a
       const child = spawn(process.execPath, argv, { stdio: 'ignore' })
       running.add(child)
       try {
-        await waitUntilUp(child, baseUrl + healthPath, label, ['node', ...argv].join(' '))
+        if (child.pid === undefined) throw new Error(`${label}: could not start ${process.execPath}`)
+        await waitUntilUp(child, baseUrl, ready, label, ['node', ...argv].join(' '))
       } catch (err) {
         await stopChild(child)
         throw err
       }
-      return { baseUrl, stop: () => stopChild(child) }
+      return { baseUrl, pid: child.pid, stop: () => stopChild(child) }
     }
   }
 }

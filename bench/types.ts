@@ -5,10 +5,17 @@
 export interface Settings {
   /** seconds per measurement */
   durationSec: number
-  /** seconds of throw-away load before each measurement, so both servers are measured JIT-warm */
+  /** seconds of throw-away load before each scenario's first round, so both servers are measured JIT-warm */
   warmupSec: number
+  /** measurements per server per scenario, interleaved in time; the median is reported */
+  rounds: number
+  /** HTTP connections */
   connections: number
   pipelining: number
+  /** closed-loop WebSocket clients */
+  wsClients: number
+  /** idle WebSocket connections for the memory check */
+  wsIdle: number
 }
 
 export interface Measurement {
@@ -21,12 +28,25 @@ export interface Measurement {
   durationSec: number
   /** load generator that produced the numbers */
   tool: string
+  /** anything the load generator learned that a reader should see, e.g. the negotiated WebSocket extensions */
+  note?: string
+}
+
+/**
+ * Brackets the interval the load actually ran, so the runner's CPU readings cover that and nothing
+ * else (not connection setup, not teardown). A scenario calls start() once and stop() once.
+ */
+export interface Meter {
+  start(): void
+  stop(): void
 }
 
 /** A running server under test. */
 export interface Target {
   /** e.g. http://127.0.0.1:41234 */
   baseUrl: string
+  /** the server process, for its CPU time and RSS */
+  pid: number
   stop(): Promise<void>
 }
 
@@ -41,7 +61,25 @@ export interface Scenario {
   /** sends one request and throws unless the answer is a real echo: a 2xx from a catch-all is not */
   probe(target: Target): Promise<void>
   /** runs the load for durationSec and throws when any operation failed */
-  measure(target: Target, durationSec: number): Promise<Measurement>
+  measure(target: Target, durationSec: number, meter: Meter): Promise<Measurement>
+}
+
+export interface MemoryMeasurement {
+  connections: number
+  rssBeforeKiB: number
+  rssAfterKiB: number
+  /** (after - before) / connections */
+  perConnectionKiB: number
+  /** time it took to open them all */
+  openSec: number
+}
+
+/** Memory held per idle connection, measured once per server on a freshly started one. */
+export interface MemoryCheck {
+  name: string
+  measure(target: Target): Promise<MemoryMeasurement>
+  /** maximum subject/baseline ratio of perConnectionKiB */
+  target: number
 }
 
 export interface ScenarioGroup {
@@ -49,9 +87,14 @@ export interface ScenarioGroup {
   name: string
   /** unit of Measurement.rate, for the table */
   unit: string
+  /** one operation, for "CPU µs per <op>" */
+  op: string
   baseline: TargetSpec
   subject: TargetSpec
   scenarios: Scenario[]
-  /** minimum subject/baseline rate ratio */
+  /** minimum subject/baseline ratio of the median rates */
   target: number
+  memory?: MemoryCheck
+  /** lines printed above the table: how the servers were started, and anything that bends the comparison */
+  notes?: string[]
 }
