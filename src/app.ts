@@ -4,6 +4,9 @@ import type { Options } from './config.ts'
 import errorHandler from './plugins/error-handler.ts'
 import transports from './plugins/transports.ts'
 import websocketPlugin from './plugins/websocket.ts'
+import metrics from './plugins/metrics.ts'
+import openapi from './plugins/openapi.ts'
+import rateLimit from './plugins/rate-limit.ts'
 import type { TransportStats } from './stats.ts'
 import { healthRoutes, type HealthState } from './routes/health.ts'
 import { echoRoutes, makeEchoHandler, type EchoRouteOptions } from './routes/echo.ts'
@@ -48,8 +51,15 @@ export async function app (fastify: FastifyInstance, opts: AppOptions) {
   // WebSocket support at the root, so an upgrade on a system path is refused rather than left open.
   await fastify.register(websocketPlugin, echoOpts.ws)
 
-  // System paths first, all under --system-prefix.
+  // Metrics and the OpenAPI document watch every route registered after them.
+  await fastify.register(metrics)
+  await fastify.register(openapi)
+
+  // System paths first, all under --system-prefix, and before the rate limiter: they are exempt.
   await fastify.register(healthRoutes, { prefix, state: opts.state })
+
+  // Routes registered after this are limited: the echo (HTTP and WebSocket upgrades).
+  await fastify.register(rateLimit)
 
   // The echo last: it answers everything the system paths do not, including request targets the
   // router cannot match (absolute-form, `*`, over-long paths), through the not-found handler.

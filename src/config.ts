@@ -96,7 +96,24 @@ export const OptionsSchema = Type.Object({
   udpPort: opt(Type.Array(Type.Integer({ minimum: 0, maximum: 65535 }), { default: [], description: 'UDP echo port, repeatable' }),
     { kind: 'portList', allowed: 'port numbers from 0 to 65535 (repeat the flag or use a comma list)' }),
   udpMaxDatagramSize: int(1, 65507, 8192, 'largest UDP datagram echoed; larger ones are dropped', 'size'),
-  udpRateLimit: int(0, 1000000, 100, 'datagrams per second echoed to one source address; the rest are dropped (0 = no limit)')
+  udpRateLimit: int(0, 1000000, 100, 'datagrams per second echoed to one source address; the rest are dropped (0 = no limit)'),
+
+  // Rate limit of the echo (HTTP requests and WebSocket upgrades; system paths are exempt)
+  rateLimitMax: int(0, 100000000, 6000, 'requests per window per client before 429 (0 = no limit)'),
+  rateLimitWindow: int(100, 86400000, 60000, 'rate limit window', 'duration'),
+  rateLimitKey: opt(Type.String({ default: 'ip', pattern: '^(ip|header:[!#$%&\'*+.^_`|~0-9A-Za-z-]+)$', description: 'what identifies a client: ip (after --trust-proxy) or header:NAME' }),
+    { kind: 'string', allowed: 'ip or header:NAME (e.g. header:x-api-key)' }),
+  rateLimitAllow: opt(Type.Array(Type.String({ minLength: 1 }), { default: [], description: 'client keys (IPs, or header values) never limited' }),
+    { kind: 'list', allowed: 'a comma-separated list of IP addresses or header values' }),
+  redisUrl: opt(Type.String({ default: '', pattern: '^(|rediss?://.+)$', description: 'Redis for the shared rate limit (and history), e.g. redis://127.0.0.1:6379/0' }),
+    { kind: 'string', allowed: 'empty or a redis:// or rediss:// URL' }),
+
+  // Metrics and admin
+  metrics: bool(true, 'serve Prometheus metrics at /metrics'),
+  metricsPort: opt(Type.Integer({ minimum: 0, maximum: 65535, default: 0, description: 'serve /metrics on this port only, not on the main port (0 = on the main port)' }),
+    { kind: 'int', allowed: 'an integer from 0 to 65535' }),
+  adminToken: opt(Type.String({ default: '', description: 'bearer token required for /metrics, /requests and /inspect (empty = open)' }),
+    { kind: 'string', allowed: 'any text' })
 })
 
 export type Options = Static<typeof OptionsSchema>
