@@ -11,8 +11,18 @@ function fail (message: string, code: number): never {
 }
 
 async function main (argv: string[]): Promise<void> {
+  if (argv[0] === 'diff') {
+    const { runDiff } = await import('./diff/command.ts')
+    const color = process.stdout.isTTY === true && process.env.NO_COLOR === undefined
+    process.exitCode = await runDiff(argv.slice(1), {
+      out: text => process.stdout.write(text + '\n'),
+      err: text => process.stderr.write(text + '\n'),
+      color
+    })
+    return
+  }
   if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(helpText() + '\n')
+    process.stdout.write(helpText() + '\n\nCommands:\n  echoscope diff URL [options]   what did the gateway change? (echoscope diff --help)\n')
     return
   }
   if (argv.includes('--version')) {

@@ -1,0 +1,146 @@
+// `echoscope diff URL`: send one fully known request through whatever stands in front of an echoscope
+// server, and report what arrived differently. Exit 0 when done, 1 when an expectation is unmet, 2 on a
+// usage or connection error or when the far end is not echoscope.
+import { readFileSync } from 'node:fs'
+import { parseArgs } from 'node:util'
+import { buildRequest, exchange } from './wire.ts'
+import { compare, isEcho, parseExpectation, unmet, type Expectation } from './compare.ts'
+import { render } from './render.ts'
+
+export const DIFF_HELP = `Usage: echoscope diff URL [options]
+
+Sends one request whose every header echoscope knows (Host, User-Agent, Content-Length included) to URL —
+a gateway, proxy or load balancer in front of an echoscope server — and shows what the server received
+differently: method, path, query, headers added / removed / changed (name case too), body, which instance
+answered, and the proxy analysis.
+
+Options:
+  -X, --request METHOD        method (default GET, or POST with --data)
+  -H, --header 'Name: value'  add a request header (repeatable)
+  -d, --data DATA             request body; @file reads a file, @- reads stdin
+      --ws                    diff a WebSocket upgrade instead (also implied by ws:// and wss:// URLs)
+      --json                  print the diff as JSON
+      --expect-header NAME[=VALUE]   exit 1 unless the server received this header (with this value)
+      --expect-no-header NAME        exit 1 if the server received this header
+  -k, --insecure              accept any TLS certificate
+      --timeout MS            give up after this long (default 10000)
+  -h, --help                  this help`
+
+class UsageError extends Error {}
+
+function readData (raw: string): Buffer {
+  if (raw.startsWith('@')) {
+    const file = raw.slice(1)
+    try {
+      return readFileSync(file === '-' ? 0 : file)
+    } catch (err) {
+      throw new UsageError(`cannot read --data file ${file}: ${(err as Error).message}`)
+    }
+  }
+  return Buffer.from(raw)
+}
+
+function parseHeader (raw: string): [string, string] {
+  const i = raw.indexOf(':')
+  if (i <= 0) throw new UsageError(`invalid --header ${JSON.stringify(raw)}: must be "Name: value"`)
+  const name = raw.slice(0, i).trim()
+  const value = raw.slice(i + 1).trim()
+  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) throw new UsageError(`invalid --header ${JSON.stringify(raw)}: the name is not a valid HTTP token`)
+  if (/[\r\n\0]/.test(value)) throw new UsageError(`invalid --header ${JSON.stringify(raw)}: the value contains CR, LF or NUL`)
+  return [name, value]
+}
+
+export interface Io { out: (text: string) => void, err: (text: string) => void, color: boolean }
+
+export async function runDiff (argv: string[], io: Io): Promise<number> {
+  let values
+  let positionals
+  try {
+    ({ values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        request: { type: 'string', short: 'X' },
+        header: { type: 'string', short: 'H', multiple: true },
+        data: { type: 'string', short: 'd' },
+        ws: { type: 'boolean' },
+        json: { type: 'boolean' },
+        'expect-header': { type: 'string', multiple: true },
+        'expect-no-header': { type: 'string', multiple: true },
+        insecure: { type: 'boolean', short: 'k' },
+        timeout: { type: 'string' },
+        help: { type: 'boolean', short: 'h' }
+      }
+    }))
+  } catch (err) {
+    io.err(`echoscope diff: ${(err as Error).message.split('. ')[0]} (see echoscope diff --help)`)
+    return 2
+  }
+  if (values.help === true) {
+    io.out(DIFF_HELP)
+    return 0
+  }
+  try {
+    if (positionals.length !== 1) throw new UsageError('give exactly one URL, e.g. echoscope diff http://gateway.local/api/echo')
+    let url: URL
+    try {
+      url = new URL(positionals[0])
+    } catch {
+      throw new UsageError(`invalid URL ${JSON.stringify(positionals[0])}`)
+    }
+    if (!['http:', 'https:', 'ws:', 'wss:'].includes(url.protocol)) throw new UsageError(`invalid URL ${JSON.stringify(positionals[0])}: must be http, https, ws or wss`)
+    const websocket = values.ws === true || url.protocol === 'ws:' || url.protocol === 'wss:'
+    const timeoutMs = values.timeout === undefined ? 10000 : Number(values.timeout)
+    if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new UsageError(`invalid --timeout ${JSON.stringify(values.timeout)}: must be a positive number of milliseconds`)
+    const headers = (values.header ?? []).map(parseHeader)
+    const body = values.data === undefined ? Buffer.alloc(0) : readData(values.data)
+    if (websocket && body.length > 0) throw new UsageError('--data cannot be used with --ws (an upgrade has no body)')
+    if (values.data !== undefined && !headers.some(([n]) => n.toLowerCase() === 'content-type')) {
+      // As curl does for -d.
+      headers.push(['Content-Type', 'application/x-www-form-urlencoded'])
+    }
+    const method = (values.request ?? (values.data !== undefined ? 'POST' : 'GET')).toUpperCase()
+    if (websocket && method !== 'GET') throw new UsageError('a WebSocket upgrade is a GET request')
+    const expectations: Expectation[] = [
+      ...(values['expect-header'] ?? []).map(v => parseExpectation('header', v)),
+      ...(values['expect-no-header'] ?? []).map(v => parseExpectation('no-header', v))
+    ]
+
+    const req = buildRequest(url, method, headers, body, websocket)
+    let res
+    try {
+      res = await exchange({ url, insecure: values.insecure === true, timeoutMs }, req, websocket)
+    } catch (err) {
+      io.err(`echoscope diff: cannot reach ${url.host}: ${(err as Error).message}`)
+      return 2
+    }
+    let echo: unknown
+    try {
+      echo = JSON.parse(res.body.toString('utf8'))
+    } catch {
+      echo = null
+    }
+    if (!isEcho(echo)) {
+      const type = res.headers.find(([n]) => n.toLowerCase() === 'content-type')?.[1] ?? 'no content type'
+      io.err(`echoscope diff: the far end is not an echoscope server: it answered ${res.status} (${type}) without an echo` +
+        (websocket && res.status !== 101 ? '; the WebSocket upgrade was refused' : ''))
+      return 2
+    }
+    const result = compare(req, res.status, echo)
+    const problems = unmet(expectations, echo)
+    if (values.json === true) {
+      io.out(JSON.stringify(problems.length > 0 ? { ...result, unmet: problems } : result, null, 2))
+    } else {
+      io.out(render(result, url.toString(), { color: io.color }))
+    }
+    for (const p of problems) io.err(`unmet: ${p}`)
+    return problems.length > 0 ? 1 : 0
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(`echoscope diff: ${err.message}`)
+      return 2
+    }
+    throw err
+  }
+}
