@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Options } from './config.ts'
 import errorHandler from './plugins/error-handler.ts'
 import transports from './plugins/transports.ts'
+import httpsListener from './plugins/https-listener.ts'
 import websocketPlugin from './plugins/websocket.ts'
 import metrics from './plugins/metrics.ts'
 import openapi from './plugins/openapi.ts'
@@ -46,6 +47,8 @@ export async function app (fastify: FastifyInstance, opts: AppOptions) {
   await fastify.register(errorHandler)
   // Raw TCP/UDP echo listeners (only when --tcp-port/--udp-port are given): opened on ready, closed on close.
   await fastify.register(transports)
+  // HTTPS on its own port when --https-port is given beside the plain --port.
+  await fastify.register(httpsListener)
 
   const echoOpts = echoRouteOptions(opts, fastify.echoscope.stats.ws)
   // WebSocket support at the root, so an upgrade on a system path is refused rather than left open.

@@ -3,7 +3,6 @@
 // ends as one line on stderr and a non-zero exit, never a stack trace.
 import { ConfigError, helpText, loadOptions } from './config.ts'
 import { VERSION } from './echo/identity.ts'
-import { startServer } from './server.ts'
 
 function fail (message: string, code: number): never {
   process.stderr.write(`echoscope: ${message}\n`)
@@ -30,6 +29,8 @@ async function main (argv: string[]): Promise<void> {
     return
   }
   const opts = loadOptions(argv, process.env)
+  // Loaded only now: a bad option, --help and `diff` answer without loading the server's dependencies.
+  const { startServer } = await import('./server.ts')
   await startServer(opts)
 }
 

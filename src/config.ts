@@ -98,13 +98,25 @@ export const OptionsSchema = Type.Object({
   udpMaxDatagramSize: int(1, 65507, 8192, 'largest UDP datagram echoed; larger ones are dropped', 'size'),
   udpRateLimit: int(0, 1000000, 100, 'datagrams per second echoed to one source address; the rest are dropped (0 = no limit)'),
 
+  // TLS and HTTP/2
+  tlsCert: opt(Type.String({ default: '', description: 'PEM certificate (chain) file: serve HTTPS and WSS' }),
+    { kind: 'string', allowed: 'a path to a PEM file' }),
+  tlsKey: opt(Type.String({ default: '', description: 'PEM private key file for --tls-cert' }),
+    { kind: 'string', allowed: 'a path to a PEM file' }),
+  tlsCa: opt(Type.String({ default: '', description: 'PEM CA file: ask clients for certificates (mTLS) and report them in `tls`' }),
+    { kind: 'string', allowed: 'a path to a PEM file' }),
+  tlsSelfSigned: bool(false, 'make a throwaway self-signed certificate at start (localhost, 127.0.0.1, ::1, the host name)'),
+  httpsPort: opt(Type.Integer({ minimum: 0, maximum: 65535, default: 0, description: 'serve HTTPS on this port beside plain HTTP on --port (0 = TLS on --port itself when a certificate is given)' }),
+    { kind: 'int', allowed: 'an integer from 0 to 65535' }),
+  http2: bool(false, 'serve HTTP/2 over TLS, with HTTP/1.1 fallback by ALPN (needs a certificate)'),
+
   // Rate limit of the echo (HTTP requests and WebSocket upgrades; system paths are exempt)
   rateLimitMax: int(0, 100000000, 6000, 'requests per window per client before 429 (0 = no limit)'),
   rateLimitWindow: int(100, 86400000, 60000, 'rate limit window', 'duration'),
   rateLimitKey: opt(Type.String({ default: 'ip', pattern: '^(ip|header:[!#$%&\'*+.^_`|~0-9A-Za-z-]+)$', description: 'what identifies a client: ip (after --trust-proxy) or header:NAME' }),
     { kind: 'string', allowed: 'ip or header:NAME (e.g. header:x-api-key)' }),
-  rateLimitAllow: opt(Type.Array(Type.String({ minLength: 1 }), { default: [], description: 'client keys (IPs, or header values) never limited' }),
-    { kind: 'list', allowed: 'a comma-separated list of IP addresses or header values' }),
+  rateLimitAllow: opt(Type.Array(Type.String({ minLength: 1 }), { default: ['loopback', 'uniquelocal'], description: 'clients never limited: IPs, CIDR ranges, loopback/linklocal/uniquelocal, or header values (empty: limit everyone)' }),
+    { kind: 'list', allowed: 'a comma-separated list of IP addresses, CIDR ranges, loopback/linklocal/uniquelocal, or header values' }),
   redisUrl: opt(Type.String({ default: '', pattern: '^(|rediss?://.+)$', description: 'Redis for the shared rate limit (and history), e.g. redis://127.0.0.1:6379/0' }),
     { kind: 'string', allowed: 'empty or a redis:// or rediss:// URL' }),
 
@@ -225,6 +237,12 @@ export function resolveOptions (input: Partial<Options> & Record<string, unknown
     out[name] = value
   }
   const o = out as Options
+  const tls = o.tlsCert !== '' || o.tlsSelfSigned
+  if ((o.tlsCert === '') !== (o.tlsKey === '')) throw new ConfigError('invalid tls options: --tls-cert and --tls-key go together')
+  if (o.tlsCert !== '' && o.tlsSelfSigned) throw new ConfigError('invalid tls options: use either --tls-cert/--tls-key or --tls-self-signed')
+  if (!tls && o.httpsPort > 0) throw new ConfigError(`invalid --https-port ${o.httpsPort}: needs --tls-cert/--tls-key or --tls-self-signed`)
+  if (!tls && o.http2) throw new ConfigError('invalid --http2: HTTP/2 needs TLS (--tls-cert/--tls-key or --tls-self-signed); browsers do not speak it in clear text')
+  if (!tls && o.tlsCa !== '') throw new ConfigError('invalid --tls-ca: client certificates need TLS (--tls-cert/--tls-key or --tls-self-signed)')
   // Node refuses a head timeout longer than the whole-request timeout.
   if (o.requestTimeout > 0 && o.headersTimeout > o.requestTimeout) {
     throw new ConfigError(`invalid headers-timeout ${o.headersTimeout}: must not exceed request-timeout (${o.requestTimeout})`)

@@ -8,6 +8,7 @@ import { app } from './app.ts'
 import { RequestLogController } from './request-log.ts'
 import type { HealthState } from './routes/health.ts'
 import { createStats, type Stats } from './stats.ts'
+import { loadTls, tlsServerOptions, type TlsMaterial } from './tls.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -16,10 +17,14 @@ declare module 'fastify' {
       state: HealthState
       /** WebSocket/TCP/UDP counters for logs and metrics */
       stats: Stats
+      /** certificate and key when TLS is on (on --port, or on --https-port) */
+      tls: TlsMaterial | null
       /** the handler for requests the router cannot match or decode */
       setFallback: (fn: (request: FastifyRequest, reply: FastifyReply) => unknown) => void
       /** ports the raw TCP/UDP echo listeners are bound to, in --tcp-port/--udp-port order (filled on ready) */
       transports: { tcp: number[], udp: number[] }
+      /** port the separate --metrics-port listener is bound to (set on ready; undefined when metrics are on the main port) */
+      metricsPort?: number
     }
   }
 }
@@ -54,7 +59,13 @@ export async function buildServer (input: Partial<Options> = {}): Promise<Fastif
   const late: { echo: (request: FastifyRequest, reply: FastifyReply) => unknown } = {
     echo: (_request, reply) => reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: 'bad URL' })
   }
-  const fastify: FastifyInstance = Fastify({
+  const tls = await loadTls(opts)
+  const httpOptions = { maxHeaderSize: opts.maxHeaderSize, headersTimeout: opts.headersTimeout }
+  // TLS on --port itself unless --https-port puts it on a listener of its own (plugins/https-listener.ts).
+  const tlsHere = tls !== null && opts.httpsPort === 0
+  const fastify = Fastify({
+    ...(tlsHere ? { https: { ...tlsServerOptions(tls), ...httpOptions, ...(opts.http2 ? { allowHTTP1: true } : {}) } } : {}),
+    ...(tlsHere && opts.http2 ? { http2: true } : {}),
     logger: loggerOptions(opts),
     // Fastify's two lines per request become one, written where Fastify already reports completion
     // (no extra hook on the hot path).
@@ -70,7 +81,7 @@ export async function buildServer (input: Partial<Options> = {}): Promise<Fastif
     bodyLimit: opts.bodyLimit,
     keepAliveTimeout: opts.keepAliveTimeout,
     requestTimeout: opts.requestTimeout,
-    http: { maxHeaderSize: opts.maxHeaderSize, headersTimeout: opts.headersTimeout },
+    http: httpOptions,
     forceCloseConnections: 'idle',
     // A target the router cannot decode (`/%zz`) is still a request to echo, not a 400.
     frameworkErrors: (err, request, reply) => {
@@ -78,11 +89,11 @@ export async function buildServer (input: Partial<Options> = {}): Promise<Fastif
       return fallback ? late.echo(request, reply) : (reply as FastifyReply).send(err)
     },
     return503OnClosing: true
-  })
+  } as FastifyServerOptions) as unknown as FastifyInstance
   // The echo reads bodies itself for every method (GET with a body too), so Fastify's parsing step,
   // which would refuse some inputs an echo must show, is switched off for all methods.
   for (const m of fastify.supportedMethods) fastify.addHttpMethod(m, { hasBody: false, overrideExisting: true })
-  fastify.decorate('echoscope', { options: opts, state, stats: createStats(), setFallback: (fn) => { late.echo = fn }, transports: { tcp: [], udp: [] } })
+  fastify.decorate('echoscope', { options: opts, state, stats: createStats(), setFallback: (fn) => { late.echo = fn }, tls, transports: { tcp: [], udp: [] } })
   await fastify.register(app, { ...opts, state })
   return fastify
 }

@@ -5,6 +5,7 @@ import { parse as parseCookie } from 'cookie'
 import { analyzeProxy } from './proxy.ts'
 import { parseTrace } from './trace.ts'
 import { decodeBearerJwt } from './jwt.ts'
+import { forwardedClientCertificates } from './certificate.ts'
 import type { Echo, ParsedBody, RequestSnapshot, ServerIdentity } from './types.ts'
 
 const EMPTY_SHA256 = createHash('sha256').digest('hex')
@@ -23,7 +24,14 @@ export function buildEcho (snap: RequestSnapshot, parsed: ParsedBody, server: Se
   const url = snap.url
   const q = url.indexOf('?')
   const headers = snap.headers
-  const { forwarded, proxy } = analyzeProxy(snap.rawHeaders, snap.remote)
+  const analysis = analyzeProxy(snap.rawHeaders, snap.remote)
+  const forwarded = analysis.forwarded
+  let proxy = analysis.proxy
+  const certs = forwardedClientCertificates(headers, snap.receivedAt)
+  if (certs !== undefined) {
+    proxy ??= { hops: [{ source: 'peer', address: snap.remote.address }], gateways: [], warnings: [] }
+    proxy.clientCertificates = certs
+  }
   const cookieHeader = headers.cookie
   const authorization = headers.authorization
 

@@ -1,3 +1,5 @@
+import type { CertificateInfo, ForwardedCertificate } from './certificate.ts'
+
 // Shapes shared by the pure request → echo mapping. Nothing in src/echo/ touches Fastify or sockets:
 // the route collects a RequestSnapshot and these modules turn it into the echo the client sees.
 
@@ -35,7 +37,8 @@ export interface TlsInfo {
   alpn: string | null
   cipher: string | null
   version: string | null
-  clientCertificate?: Record<string, unknown>
+  /** the certificate the client presented (mTLS), whether or not it verified against --tls-ca */
+  clientCertificate?: CertificateInfo & { authorized: boolean, authorizationError: string | null, pem: string }
 }
 
 export interface ServerIdentity {
@@ -97,6 +100,8 @@ export interface ProxyAnalysis {
   /** gateways recognised by their fingerprint headers: e.g. { name: 'envoy', evidence: ['x-envoy-expected-rq-timeout-ms'] } */
   gateways: { name: string, evidence: string[] }[]
   warnings: string[]
+  /** client certificates a gateway forwarded in headers (XFCC, nginx, Traefik), decoded */
+  clientCertificates?: ForwardedCertificate[]
 }
 
 export interface TraceInfo {

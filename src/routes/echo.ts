@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { TLSSocket } from 'node:tls'
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify'
 import { buildEcho } from '../echo/build.ts'
+import { describeCertificate } from '../echo/certificate.ts'
 import { parseBody, type BodyLimits } from '../echo/body.ts'
 import { readControls, type Controls, type ControlLimits } from '../echo/controls.ts'
 import { negotiate } from '../echo/negotiate.ts'
@@ -18,6 +19,7 @@ import type { GatewayContext } from '../echo/identity.ts'
 import websocketPlugin, { type WebsocketPluginOptions } from '../plugins/websocket.ts'
 import type { WebSocket } from 'ws'
 import type { Echo, ParsedBody, RequestSnapshot, ServerIdentity, TlsInfo } from '../echo/types.ts'
+import { ECHO_GET_ROUTE, ECHO_ROUTE } from '../schemas/echo.ts'
 
 export interface EchoRouteOptions {
   /** WebSocket echo limits and the counters it keeps */
@@ -42,12 +44,24 @@ const JSON_TYPE = 'application/json; charset=utf-8'
 
 function tlsInfo (socket: TLSSocket): TlsInfo {
   const cipher = socket.getCipher?.()
-  return {
+  const info: TlsInfo = {
     servername: (socket as TLSSocket & { servername?: string | false }).servername || null,
     alpn: socket.alpnProtocol || null,
     cipher: cipher?.name ?? null,
     version: socket.getProtocol?.() ?? null
   }
+  // Only asked for with --tls-ca; an empty object means the client sent none.
+  const peer = socket.getPeerX509Certificate?.()
+  if (peer !== undefined) {
+    const err = (socket as TLSSocket & { authorizationError?: Error | string }).authorizationError
+    info.clientCertificate = {
+      ...describeCertificate(peer),
+      authorized: socket.authorized === true,
+      authorizationError: err === undefined || err === null ? null : String(err),
+      pem: peer.toString()
+    }
+  }
+  return info
 }
 
 /** What the echo needs of a request, read once. */
@@ -199,7 +213,8 @@ export async function echoRoutes (app: FastifyInstance, opts: EchoRouteOptions) 
   // @fastify/websocket takes upgrades on GET routes only, so GET (and its HEAD) is a route of its own.
   const others = ECHO_METHODS.filter(m => m !== 'GET' && m !== 'HEAD')
   for (const url of ['/', '/*']) {
-    app.route({ method: 'GET', url, handler, wsHandler, onRequest: ws.beforeUpgrade })
-    app.route({ method: others, url, handler })
+    // Documentation only (no validation, no serializer): the OpenAPI plugin attaches the parameters.
+    app.route({ method: 'GET', url, handler, wsHandler, onRequest: ws.beforeUpgrade, schema: ECHO_GET_ROUTE })
+    app.route({ method: others, url, handler, schema: ECHO_ROUTE })
   }
 }

@@ -205,7 +205,7 @@ function peerCertificates (cert: Record<string, unknown> | undefined): string[] 
 function goTls (tls: TlsInfo): GatewayApiTls {
   // omitempty fields are added only when set, in Go's field order
   const out: GatewayApiTls = { version: TLS_VERSIONS[tls.version ?? ''] ?? '' } as GatewayApiTls
-  const peers = peerCertificates(tls.clientCertificate)
+  const peers = peerCertificates(tls.clientCertificate as Record<string, unknown> | undefined)
   if (peers !== undefined) out.peerCertificates = peers
   out.serverName = tls.servername ?? ''
   if (tls.alpn !== null && tls.alpn !== '') out.negotiatedProtocol = tls.alpn

@@ -1,0 +1,151 @@
+// TLS, mTLS and HTTP/2 over real sockets, and client certificates forwarded by gateways.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { request as httpsRequest } from 'node:https'
+import { connect as http2Connect } from 'node:http2'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createServer } from 'node:net'
+import { generate } from 'selfsigned'
+import WebSocket from 'ws'
+import { getJson, runCli, startEcho } from './helper.ts'
+
+interface Got { status: number, json: any, alpn: string | false | null }
+
+function get (port: number, path: string, opts: Record<string, unknown> = {}): Promise<Got> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest({ host: '127.0.0.1', port, path, servername: 'localhost', rejectUnauthorized: false, agent: false, ...opts }, res => {
+      const alpn = (res.socket as import('node:tls').TLSSocket).alpnProtocol
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', d => { body += d })
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(body), alpn }))
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+async function freePort (): Promise<number> {
+  const s = createServer()
+  await new Promise<void>(resolve => s.listen(0, '127.0.0.1', resolve))
+  const port = (s.address() as { port: number }).port
+  await new Promise(resolve => s.close(resolve))
+  return port
+}
+
+async function pki () {
+  const ca = await generate([{ name: 'commonName', value: 'Test CA' }], { keyType: 'ec', algorithm: 'sha256', extensions: [{ name: 'basicConstraints', cA: true }, { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true }] })
+  const client = await generate([{ name: 'commonName', value: 'client-one' }, { name: 'organizationName', value: 'Echo Corp' }], { keyType: 'ec', algorithm: 'sha256', ca: { key: ca.private, cert: ca.cert }, extensions: [{ name: 'extKeyUsage', clientAuth: true }, { name: 'subjectAltName', altNames: [{ type: 2, value: 'client.example' }] }] })
+  const stranger = await generate([{ name: 'commonName', value: 'stranger' }], { keyType: 'ec', algorithm: 'sha256' })
+  const server = await generate([{ name: 'commonName', value: 'localhost' }], { keyType: 'ec', algorithm: 'sha256', extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }] }] })
+  const dir = mkdtempSync(join(tmpdir(), 'echoscope-tls-'))
+  const files = { caCert: join(dir, 'ca.pem'), serverCert: join(dir, 'server.pem'), serverKey: join(dir, 'server.key') }
+  writeFileSync(files.caCert, ca.cert)
+  writeFileSync(files.serverCert, server.cert)
+  writeFileSync(files.serverKey, server.private)
+  return { ca, client, stranger, server, files }
+}
+
+test('--tls-self-signed serves HTTPS on --port; the echo reports the TLS session', async (t) => {
+  const { port } = await startEcho(t, { tlsSelfSigned: true })
+  const { status, json } = await get(port, '/secure?x=1')
+  assert.equal(status, 200)
+  assert.equal(json.protocol, 'https')
+  assert.equal(json.tls.servername, 'localhost')
+  assert.equal(json.tls.version, 'TLSv1.3')
+  assert.equal(typeof json.tls.cipher, 'string')
+  assert.equal(json.tls.clientCertificate, undefined)
+})
+
+test('--tls-cert/--tls-key from files; --tls-ca reports client certificates (mTLS), verified or not', async (t) => {
+  const p = await pki()
+  const { port } = await startEcho(t, { tlsCert: p.files.serverCert, tlsKey: p.files.serverKey, tlsCa: p.files.caCert })
+  const withCert = await get(port, '/', { cert: p.client.cert, key: p.client.private, ca: p.server.cert })
+  const cc = withCert.json.tls.clientCertificate
+  assert.match(cc.subject, /CN=client-one/)
+  assert.match(cc.subject, /O=Echo Corp/)
+  assert.match(cc.issuer, /CN=Test CA/)
+  assert.equal(cc.subjectAltName, 'DNS:client.example')
+  assert.equal(cc.authorized, true)
+  assert.equal(cc.authorizationError, null)
+  assert.match(cc.fingerprint256, /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/)
+  assert.ok(Date.parse(cc.validTo) > Date.now())
+  assert.match(cc.pem, /^-----BEGIN CERTIFICATE-----/)
+
+  const stranger = await get(port, '/', { cert: p.stranger.cert, key: p.stranger.private })
+  assert.equal(stranger.json.tls.clientCertificate.authorized, false)
+  assert.equal(typeof stranger.json.tls.clientCertificate.authorizationError, 'string')
+
+  const none = await get(port, '/')
+  assert.equal(none.json.tls.clientCertificate, undefined)
+})
+
+test('--https-port serves HTTPS and WSS beside plain HTTP on --port', async (t) => {
+  const httpsPort = await freePort()
+  const { url } = await startEcho(t, { tlsSelfSigned: true, httpsPort })
+  assert.equal((await getJson(fetch(url + '/plain'))).protocol, 'http')
+  const secure = await get(httpsPort, '/secure')
+  assert.equal(secure.json.protocol, 'https')
+  assert.equal(secure.json.path, '/secure')
+  const ws = new WebSocket(`wss://127.0.0.1:${httpsPort}/ws?info=1`, { rejectUnauthorized: false })
+  const info = await new Promise<any>((resolve, reject) => { ws.once('message', d => resolve(JSON.parse(String(d)))); ws.once('error', reject) })
+  assert.equal(info.protocol, 'https')
+  ws.send('over tls')
+  assert.equal(String(await new Promise(resolve => ws.once('message', resolve))), 'over tls')
+  ws.close()
+})
+
+test('--http2: HTTP/2 by ALPN, HTTP/1.1 fallback on the same port', async (t) => {
+  const { port } = await startEcho(t, { tlsSelfSigned: true, http2: true })
+  const session = http2Connect(`https://localhost:${port}`, { rejectUnauthorized: false })
+  const echo = await new Promise<any>((resolve, reject) => {
+    const req = session.request({ ':path': '/h2?x=1', 'x-h2': 'yes' })
+    let body = ''
+    req.setEncoding('utf8')
+    req.on('data', d => { body += d })
+    req.on('end', () => resolve(JSON.parse(body)))
+    req.on('error', reject)
+    req.end()
+  })
+  assert.equal(echo.httpVersion, '2.0')
+  assert.equal(echo.tls.alpn, 'h2')
+  assert.equal(echo.path, '/h2')
+  assert.equal(echo.headers['x-h2'], 'yes')
+  session.close()
+  const h1 = await get(port, '/h1', { ALPNProtocols: ['http/1.1'] })
+  assert.equal(h1.json.httpVersion, '1.1')
+  assert.equal(h1.alpn, 'http/1.1')
+})
+
+test('client certificates forwarded by gateways are decoded (Envoy XFCC, nginx, Traefik)', async (t) => {
+  const p = await pki()
+  const { url } = await startEcho(t)
+  const pemEscaped = encodeURIComponent(p.client.cert)
+  const der = p.client.cert.replace(/-----[^-]+-----|\s/g, '')
+  const echo = await getJson(fetch(url, {
+    headers: {
+      'x-forwarded-client-cert': `By=spiffe://cluster.local/ns/default/sa/echo;Hash=abc;Cert="${pemEscaped}";Subject="CN=client-one";URI=spiffe://cluster.local/ns/default/sa/client`,
+      'ssl-client-cert': pemEscaped,
+      'x-forwarded-tls-client-cert': encodeURIComponent(der)
+    }
+  }))
+  const certs = echo.proxy.clientCertificates
+  assert.deepEqual(certs.map((c: any) => c.header), ['x-forwarded-client-cert', 'ssl-client-cert', 'x-forwarded-tls-client-cert'])
+  for (const c of certs) {
+    assert.match(c.subject, /CN=client-one/)
+    assert.match(c.issuer, /CN=Test CA/)
+  }
+})
+
+test('bad TLS settings stop the CLI with one line', async () => {
+  const missing = await runCli(['--tls-cert', '/nonexistent.pem', '--tls-key', '/nonexistent.key'])
+  assert.equal(missing.code, 2)
+  assert.equal(missing.stderr, 'echoscope: invalid --tls-cert "/nonexistent.pem": cannot read it (ENOENT)\n')
+  const h2 = await runCli(['--http2'])
+  assert.equal(h2.code, 2)
+  assert.match(h2.stderr, /^echoscope: invalid --http2: HTTP\/2 needs TLS/)
+  const half = await runCli(['--tls-cert', '/x.pem'])
+  assert.match(half.stderr, /--tls-cert and --tls-key go together/)
+})
