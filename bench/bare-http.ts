@@ -78,10 +78,13 @@ function handle (req: IncomingMessage, res: ServerResponse): void {
   req.on('end', () => echo(req, res, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks), receivedAt))
 }
 
+// strict: false so this can stand in echoscope's slot (BENCH_ECHOSCOPE_ENTRY), which passes
+// echoscope's own flags along.
 const { values } = parseArgs({
+  strict: false,
   options: { port: { type: 'string' }, host: { type: 'string' } }
 })
 const port = Number(values.port ?? process.env.PORT ?? 8080)
-const host = values.host ?? process.env.HOST ?? '127.0.0.1'
+const host = String(values.host ?? process.env.HOST ?? '127.0.0.1')
 
 createServer(handle).listen(port, host)

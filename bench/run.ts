@@ -20,7 +20,7 @@ import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { httpGroup } from './http-group.ts'
 import { pickHttpTool } from './http-load.ts'
-import { assertProcfs, CLOCK_TICKS, readCpuTicks, ticksToSeconds } from './proc.ts'
+import { assertProcfs, CLOCK_TICKS, readCpuTicks, readSystemTicks, ticksToSeconds } from './proc.ts'
 import type { Measurement, MemoryMeasurement, Meter, Scenario, ScenarioGroup, Settings, Target } from './types.ts'
 import { wsGroup } from './ws-group.ts'
 
@@ -72,8 +72,11 @@ interface Round extends Measurement {
   serverCores: number
   /** the load generator: this process plus the children it reaped meanwhile (wrk) */
   loadCores: number
+  loadCpuUsPerOp: number
   /** everything else on the machine: neither the server nor the load generator */
   otherCores: number
+  /** CPU the hypervisor gave away: it slows the rate, not the CPU per operation */
+  stealCores: number
 }
 
 /** The medians over the rounds of one server in one scenario. */
@@ -84,8 +87,11 @@ interface Side {
   serverCpuUsPerOp: number
   serverCores: number
   loadCores: number
-  /** half the range of the round rates, relative to the median */
+  loadCpuUsPerOp: number
+  /** half the range of the rounds' rates, relative to their median: the noise a reader should allow for */
   rateSpread: number
+  /** the same for CPU per operation */
+  cpuSpread: number
   rounds: Round[]
 }
 
@@ -128,25 +134,24 @@ interface GroupResult {
 
 /** Share of all cores that others may use before the numbers stop meaning much. */
 const BUSY_WARNING = 0.15
-/** Above this share of one core, the single-threaded load generator may be what sets the pace. */
+/**
+ * Above this share of one core, the single-threaded load generator is what sets the pace. It does
+ * too when it spends about as much CPU per operation as the server: every message passes through
+ * both, so the costlier of the two bounds the rate, and a server cheaper than the client goes unseen.
+ */
 const LOAD_SATURATED = 0.9
+const LOAD_COST_SHARE = 0.9
 const CORES = cpus().length
 
 function log (line: string): void {
   process.stderr.write(line + '\n')
 }
 
-function busyMs (): number {
-  let busy = 0
-  for (const { times } of cpus()) busy += times.user + times.nice + times.sys + times.irq
-  return busy
-}
-
 /** Cores others kept busy while nothing of ours ran: on a shared 2-core box this decides whether numbers mean anything. */
 async function backgroundCores (ms = 1000): Promise<number> {
-  const before = busyMs()
+  const before = readSystemTicks().busy
   await sleep(ms)
-  return (busyMs() - before) / ms
+  return ticksToSeconds(readSystemTicks().busy - before) / (ms / 1000)
 }
 
 interface Snapshot {
@@ -154,21 +159,24 @@ interface Snapshot {
   serverTicks: number
   childTicks: number
   selfCpuUs: number
-  busyMs: number
+  busyTicks: number
+  stealTicks: number
 }
 
 function snapshot (pid: number): Snapshot {
   const { user, system } = process.cpuUsage()
+  const { busy, steal } = readSystemTicks()
   return {
     wall: hrtime.bigint(),
     serverTicks: readCpuTicks(pid).self,
     childTicks: readCpuTicks('self').children,
     selfCpuUs: user + system,
-    busyMs: busyMs()
+    busyTicks: busy,
+    stealTicks: steal
   }
 }
 
-interface Usage { wallSec: number, serverSec: number, loadSec: number, otherSec: number }
+interface Usage { wallSec: number, serverSec: number, loadSec: number, otherSec: number, stealSec: number }
 
 function meterFor (pid: number): Meter & { usage(): Usage } {
   let start: Snapshot | undefined
@@ -182,8 +190,9 @@ function meterFor (pid: number): Meter & { usage(): Usage } {
       const serverSec = ticksToSeconds(stop.serverTicks - start.serverTicks)
       const loadSec = (stop.selfCpuUs - start.selfCpuUs) / 1e6 + ticksToSeconds(stop.childTicks - start.childTicks)
       // clock-tick granularity can push this a little below zero
-      const otherSec = Math.max(0, (stop.busyMs - start.busyMs) / 1000 - serverSec - loadSec)
-      return { wallSec, serverSec, loadSec, otherSec }
+      const otherSec = Math.max(0, ticksToSeconds(stop.busyTicks - start.busyTicks) - serverSec - loadSec)
+      const stealSec = ticksToSeconds(stop.stealTicks - start.stealTicks)
+      return { wallSec, serverSec, loadSec, otherSec, stealSec }
     }
   }
 }
@@ -199,7 +208,9 @@ async function measureRound (scenario: Scenario, target: Target, durationSec: nu
     serverCpuUsPerOp: u.serverSec * 1e6 / m.completed,
     serverCores: u.serverSec / u.wallSec,
     loadCores: u.loadSec / u.wallSec,
-    otherCores: u.otherSec / u.wallSec
+    loadCpuUsPerOp: u.loadSec * 1e6 / m.completed,
+    otherCores: u.otherSec / u.wallSec,
+    stealCores: u.stealSec / u.wallSec
   }
 }
 
@@ -209,18 +220,22 @@ function median (values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
 }
 
+function spread (values: number[]): number {
+  return (Math.max(...values) - Math.min(...values)) / 2 / median(values)
+}
+
 function summarize (rounds: Round[]): Side {
   const of = (pick: (r: Round) => number): number => median(rounds.map(pick))
-  const rates = rounds.map((r) => r.rate)
-  const rate = median(rates)
   return {
-    rate,
+    rate: of((r) => r.rate),
     p50Ms: of((r) => r.p50Ms),
     p99Ms: of((r) => r.p99Ms),
     serverCpuUsPerOp: of((r) => r.serverCpuUsPerOp),
     serverCores: of((r) => r.serverCores),
     loadCores: of((r) => r.loadCores),
-    rateSpread: (Math.max(...rates) - Math.min(...rates)) / 2 / rate,
+    loadCpuUsPerOp: of((r) => r.loadCpuUsPerOp),
+    rateSpread: spread(rounds.map((r) => r.rate)),
+    cpuSpread: spread(rounds.map((r) => r.serverCpuUsPerOp)),
     rounds
   }
 }
@@ -254,8 +269,8 @@ async function runScenarios (group: ScenarioGroup, settings: Settings, sides: La
           const round = await measureRound(scenario, targets.get(role)!, settings.durationSec)
           rounds.get(role)!.push(round)
           log(`[${group.name}] ${scenario.name}: round ${i}/${settings.rounds} ${label} ${fmtInt(round.rate)} ${group.unit}, ` +
-            `${round.serverCpuUsPerOp.toFixed(1)} µs CPU/${group.op}, server ${round.serverCores.toFixed(2)} cores, ` +
-            `load ${round.loadCores.toFixed(2)}, other ${round.otherCores.toFixed(2)}`)
+            `${round.serverCpuUsPerOp.toFixed(1)} µs CPU/${group.op} (load generator ${round.loadCpuUsPerOp.toFixed(1)}), ` +
+            `cores: server ${round.serverCores.toFixed(2)}, load ${round.loadCores.toFixed(2)}, other ${round.otherCores.toFixed(2)}, steal ${round.stealCores.toFixed(2)}`)
         }
       }
       const baseline = rounds.has('baseline') ? summarize(rounds.get('baseline')!) : undefined
@@ -307,19 +322,21 @@ function warningsFor (group: ScenarioGroup, background: number, scenarios: Scena
     warnings.push(`other processes kept ${background.toFixed(2)} of ${CORES} cores busy before the servers started; rerun on an idle machine before trusting the ratios`)
   }
   for (const s of scenarios) {
-    for (const role of ['baseline', 'subject'] as const) {
-      const side = s[role]
-      if (side === undefined) continue
-      const label = group[role].label
-      const noisy = side.rounds.filter((r) => r.otherCores > busyLimit)
-      if (noisy.length > 0) {
-        warnings.push(`${s.name}, ${label}: other processes used up to ${Math.max(...noisy.map((r) => r.otherCores)).toFixed(2)} cores ` +
-          `in ${noisy.length} of ${side.rounds.length} rounds; the rate is suspect, CPU per ${group.op} much less so`)
-      }
-      if (side.loadCores >= LOAD_SATURATED) {
-        warnings.push(`${s.name}, ${label}: the load generator (one process) used ${side.loadCores.toFixed(2)} of a core ` +
-          `while the server used ${side.serverCores.toFixed(2)}: it cannot saturate the server, so ${group.unit} is the ` +
-          'client\'s limit and the rate ratio is squeezed toward 1; the CPU ratio is the sounder figure here')
+    const sides = (['baseline', 'subject'] as const).filter((role) => s[role] !== undefined)
+    const rounds = sides.flatMap((role) => s[role]!.rounds)
+    const noisy = rounds.filter((r) => r.otherCores + r.stealCores > busyLimit)
+    if (noisy.length > 0) {
+      const worst = (pick: (r: Round) => number): string => Math.max(...noisy.map(pick)).toFixed(2)
+      warnings.push(`${s.name}: other processes used up to ${worst((r) => r.otherCores)} cores and the hypervisor took up to ` +
+        `${worst((r) => r.stealCores)} in ${noisy.length} of ${rounds.length} measurements; the rates are suspect, CPU per ${group.op} much less so`)
+    }
+    for (const role of sides) {
+      const side = s[role]!
+      if (side.loadCores >= LOAD_SATURATED || side.loadCpuUsPerOp >= LOAD_COST_SHARE * side.serverCpuUsPerOp) {
+        warnings.push(`${s.name}, ${group[role].label}: the load generator (one process) spent ${side.loadCpuUsPerOp.toFixed(1)} µs CPU ` +
+          `per ${group.op} to the server's ${side.serverCpuUsPerOp.toFixed(1)} (${side.loadCores.toFixed(2)} vs ` +
+          `${side.serverCores.toFixed(2)} cores): it cannot saturate this server, so ${group.unit} is partly the client's ` +
+          'limit and the rate ratio is squeezed toward 1; the CPU ratio is the sounder figure here')
       }
     }
   }
@@ -351,8 +368,7 @@ async function runGroup (group: ScenarioGroup, settings: Settings, only: Role | 
 
 const fmtMs = (value: number | undefined): string => value === undefined ? '-' : value.toFixed(2)
 const fmtRatio = (value: number | undefined): string => value === undefined ? '-' : value.toFixed(2)
-const fmtRate = (side: Side | undefined): string =>
-  side === undefined ? '-' : `${fmtInt(side.rate)} ±${Math.round(side.rateSpread * 100)}%`
+const fmtSpread = (share: number): string => `±${Math.round(share * 100)}%`
 
 function renderTable (header: string[], rows: string[][]): string {
   const widths = header.map((h, col) => Math.max(h.length, ...rows.map((row) => row[col].length)))
@@ -368,7 +384,9 @@ function renderScenarios (result: GroupResult): string {
   const header = ['scenario', `${b} ${result.unit}`, 'p50 ms', 'p99 ms', cpu, `${s} ${result.unit}`, 'p50 ms', 'p99 ms', cpu,
     `${result.unit} ${s}/${b}`, `CPU ${b}/${s}`]
   const rows = result.scenarios.map((r) => {
-    const side = (x: Side | undefined): string[] => [fmtRate(x), fmtMs(x?.p50Ms), fmtMs(x?.p99Ms), x === undefined ? '-' : x.serverCpuUsPerOp.toFixed(1)]
+    const side = (x: Side | undefined): string[] => x === undefined
+      ? ['-', '-', '-', '-']
+      : [`${fmtInt(x.rate)} ${fmtSpread(x.rateSpread)}`, fmtMs(x.p50Ms), fmtMs(x.p99Ms), `${x.serverCpuUsPerOp.toFixed(1)} ${fmtSpread(x.cpuSpread)}`]
     return [r.name, ...side(r.baseline), ...side(r.subject), fmtRatio(r.rateRatio), fmtRatio(r.cpuRatio)]
   })
   return renderTable(header, rows)
@@ -411,7 +429,7 @@ function render (result: GroupResult, settings: Settings): string {
     `== ${result.name} ==`,
     ...result.notes,
     `figures are medians of ${settings.rounds} interleaved rounds (${result.baselineLabel}, ${result.subjectLabel}, ...) of ` +
-      `${settings.durationSec} s each; ± is half the range of the rounds' rates; CPU is the server process's own (utime+stime) per ${result.op}`,
+      `${settings.durationSec} s each; ± is half the range over the rounds; CPU is the server process's own (utime+stime) per ${result.op}`,
     `judged on the ${result.judgedOn} (target ≥ ${result.target}); the CPU ratio ${result.baselineLabel}/${result.subjectLabel} is printed beside it, not judged`,
     '',
     renderScenarios(result)
