@@ -91,12 +91,16 @@ export const OptionsSchema = Type.Object({
   tcpFraming: opt(Type.Union([Type.Literal('none'), Type.Literal('length')], { default: 'none', description: 'none: echo bytes as they come; length: [4-byte big-endian length][payload] frames' }),
     { kind: 'enum', allowed: 'none, length' }),
   tcpMaxFrameSize: int(1, 1024 * MiB, 1 * MiB, 'largest length-prefixed TCP frame; larger closes the connection', 'size'),
-  tcpMaxConnections: int(0, 1000000, 1000, 'concurrent TCP echo connections per listener; more are closed at once'),
+  tcpMaxConnections: int(0, 1000000, 1000, 'concurrent TCP echo connections per listener; more are closed at once (0 = no limit)'),
   tcpIdleTimeout: int(0, 86400000, 300000, 'close a TCP echo connection idle this long (0 = never)', 'duration'),
   udpPort: opt(Type.Array(Type.Integer({ minimum: 0, maximum: 65535 }), { default: [], description: 'UDP echo port, repeatable' }),
     { kind: 'portList', allowed: 'port numbers from 0 to 65535 (repeat the flag or use a comma list)' }),
   udpMaxDatagramSize: int(1, 65507, 8192, 'largest UDP datagram echoed; larger ones are dropped', 'size'),
   udpRateLimit: int(0, 1000000, 100, 'datagrams per second echoed to one source address; the rest are dropped (0 = no limit)'),
+
+  // Request history (/requests, /inspect)
+  historySize: int(0, 100000, 100, 'recent echo requests kept for /requests and /inspect (0 = off)'),
+  historyBodyLimit: int(0, 64 * MiB, 64 * KiB, 'largest body kept in the history; larger bodies are kept as size and digest only', 'size'),
 
   // TLS and HTTP/2
   tlsCert: opt(Type.String({ default: '', description: 'PEM certificate (chain) file: serve HTTPS and WSS' }),

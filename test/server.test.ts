@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import Fastify from 'fastify'
 import echoscope from '../src/index.ts'
-import { getJson, spawnServer, startEcho } from './helper.ts'
+import { getJson, spawnServer, startEcho, waitFor } from './helper.ts'
 
 test('/healthz and /readyz answer; readyz is 503 while draining', async (t) => {
   const { url, app } = await startEcho(t)
@@ -39,7 +39,7 @@ test('one JSON log line per request with the request id; secrets redacted', asyn
   const res = await fetch(`http://127.0.0.1:${port}/logged?x=1`, { headers: { authorization: 'Bearer top-secret-token', cookie: 'sid=cookie-secret', 'x-visible': 'shown' } })
   const id = res.headers.get('x-request-id')
   await res.arrayBuffer()
-  await new Promise(resolve => setTimeout(resolve, 200))
+  await waitFor(() => output().includes(String(id)))
   const lines = output().trim().split('\n').map(l => JSON.parse(l))
   const forRequest = lines.filter(l => l.reqId === id)
   assert.equal(forRequest.length, 1, output())
@@ -60,7 +60,7 @@ test('--redact-headers "" logs secrets when asked', async (t) => {
   const { child, port, output } = await spawnServer(['--log-headers'], { ECHOSCOPE_REDACT_HEADERS: '' })
   t.after(() => child.kill('SIGKILL'))
   await (await fetch(`http://127.0.0.1:${port}/`, { headers: { authorization: 'Bearer visible-on-purpose' } })).arrayBuffer()
-  await new Promise(resolve => setTimeout(resolve, 200))
+  await waitFor(() => output().includes('"msg":"request"'))
   assert.ok(output().includes('visible-on-purpose'))
 })
 

@@ -6,7 +6,7 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram'
 import { isIP } from 'node:net'
 import type { FastifyBaseLogger } from 'fastify'
 import { bump, type TransportStats } from '../stats.ts'
-import type { EchoListener } from './tcp.ts'
+import { formatAddress, type EchoListener } from './tcp.ts'
 
 export interface UdpEchoOptions {
   port: number
@@ -33,6 +33,8 @@ interface Window { start: number, count: number }
 export interface RateLimiter {
   /** true when `source` may have one more datagram now */
   allow: (source: string, now: number) => boolean
+  /** datagrams seen from `source` in its current window, dropped ones included */
+  count: (source: string) => number
   /** forgets sources whose window has ended; returns how many */
   prune: (now: number) => number
   readonly size: number
@@ -48,11 +50,7 @@ export function createRateLimiter (limit: number, maxSources = MAX_SOURCES): Rat
   return {
     allow (source, now) {
       const w = table.get(source)
-      if (w !== undefined && now - w.start < WINDOW_MS) {
-        if (w.count >= limit) return false
-        w.count++
-        return true
-      }
+      if (w !== undefined && now - w.start < WINDOW_MS) return ++w.count <= limit
       if (w !== undefined) {
         table.delete(source)
       } else if (table.size >= maxSources) {
@@ -60,6 +58,9 @@ export function createRateLimiter (limit: number, maxSources = MAX_SOURCES): Rat
       }
       table.set(source, { start: now, count: 1 })
       return true
+    },
+    count (source) {
+      return table.get(source)?.count ?? 0
     },
     prune (now) {
       let n = 0
@@ -92,12 +93,12 @@ export async function startUdpEcho (opts: UdpEchoOptions, log: FastifyBaseLogger
     stats.bytesIn += msg.length
     if (msg.length > opts.maxDatagramSize) {
       bump(stats.limitHits, 'datagram-size')
-      log.debug({ remote: rinfo.address, port: rinfo.port, size: msg.length, maxDatagramSize: opts.maxDatagramSize }, 'udp echo datagram too large, dropped')
+      log.debug({ remote: formatAddress(rinfo.address, rinfo.port), size: msg.length, maxDatagramSize: opts.maxDatagramSize }, 'udp echo datagram too large, dropped')
       return
     }
     if (LOOP_PORTS.has(rinfo.port)) {
       bump(stats.limitHits, 'loop')
-      log.debug({ remote: rinfo.address, port: rinfo.port }, 'udp echo datagram from a small-services port, dropped')
+      log.debug({ remote: formatAddress(rinfo.address, rinfo.port) }, 'udp echo datagram from a small-services port, dropped')
       return
     }
     if (limiter !== null) {
@@ -105,6 +106,10 @@ export async function startUdpEcho (opts: UdpEchoOptions, log: FastifyBaseLogger
       if (limiter.size !== tracked) syncTracked()
       if (!allowed) {
         bump(stats.limitHits, 'rate')
+        // one line per source and second, not one per dropped datagram
+        if (limiter.count(rinfo.address) === opts.rateLimit + 1) {
+          log.debug({ remote: rinfo.address, rateLimit: opts.rateLimit }, 'udp echo rate limit reached, dropping this source\'s datagrams for the rest of the second')
+        }
         return
       }
     }

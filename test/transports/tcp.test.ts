@@ -8,7 +8,7 @@ import { connect, createServer, type Socket } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { buildServer } from '../../src/server.ts'
 import { createFrameReader } from '../../src/transports/tcp.ts'
-import { spawnServer, startEcho } from '../helper.ts'
+import { runCli, spawnServer, startEcho } from '../helper.ts'
 
 interface Client {
   socket: Socket
@@ -277,4 +277,18 @@ test('cli: --tcp-port 0 opens a TCP echo and logs where', async (t) => {
   c.socket.end('hello over tcp')
   await c.closed
   assert.equal(c.received().toString(), 'hello over tcp')
+})
+
+test('cli: a TCP echo port in use exits 1 with one line naming it', async () => {
+  const blocker = createServer()
+  blocker.listen(0, '127.0.0.1')
+  await once(blocker, 'listening')
+  const busy = (blocker.address() as { port: number }).port
+  try {
+    const r = await runCli(['--port', '0', '--log-level', 'silent', '--tcp-port', String(busy)])
+    assert.equal(r.code, 1)
+    assert.equal(r.stderr, `echoscope: cannot listen for the TCP echo on 127.0.0.1:${busy}: address already in use\n`)
+  } finally {
+    blocker.close()
+  }
 })

@@ -121,6 +121,7 @@ test('rate limiter: per-source windows, a bounded table that forgets the oldest 
   assert.equal(rl.allow('a', 0), true)
   assert.equal(rl.allow('a', 10), true)
   assert.equal(rl.allow('a', 20), false, 'over the limit within the second')
+  assert.equal(rl.count('a'), 3, 'dropped datagrams count too')
   assert.equal(rl.allow('a', 1000), true, 'a new second, a new budget')
   assert.equal(rl.allow('a', 1010), true)
   assert.equal(rl.allow('a', 1020), false)
