@@ -9,6 +9,10 @@ import metrics from './plugins/metrics.ts'
 import openapi from './plugins/openapi.ts'
 import rateLimit from './plugins/rate-limit.ts'
 import type { TransportStats } from './stats.ts'
+import history from './plugins/history.ts'
+import { adminAuth } from './plugins/admin-auth.ts'
+import { requestsRoutes } from './routes/requests.ts'
+import type { HistoryStore } from './stores/history.ts'
 import { healthRoutes, type HealthState } from './routes/health.ts'
 import { echoRoutes, makeEchoHandler, type EchoRouteOptions } from './routes/echo.ts'
 import { gatewayContext, serverIdentity } from './echo/identity.ts'
@@ -17,7 +21,7 @@ export interface AppOptions extends Options {
   state: HealthState
 }
 
-export function echoRouteOptions (opts: Options, stats: TransportStats): EchoRouteOptions {
+export function echoRouteOptions (opts: Options, stats: TransportStats, history: HistoryStore | null = null): EchoRouteOptions {
   const identity = serverIdentity(opts.instance)
   return {
     ws: {
@@ -38,7 +42,9 @@ export function echoRouteOptions (opts: Options, stats: TransportStats): EchoRou
     maxStreams: opts.maxStreams,
     maxStreamSeconds: opts.maxStreamSeconds,
     identity,
-    gateway: gatewayContext(identity)
+    gateway: gatewayContext(identity),
+    history,
+    streams: new Set()
   }
 }
 
@@ -50,7 +56,9 @@ export async function app (fastify: FastifyInstance, opts: AppOptions) {
   // HTTPS on its own port when --https-port is given beside the plain --port.
   await fastify.register(httpsListener)
 
-  const echoOpts = echoRouteOptions(opts, fastify.echoscope.stats.ws)
+  // Recent requests (memory, or shared through Redis) for /requests and /inspect.
+  await fastify.register(history)
+  const echoOpts = echoRouteOptions(opts, fastify.echoscope.stats.ws, fastify.echoscopeHistory)
   // WebSocket support at the root, so an upgrade on a system path is refused rather than left open.
   await fastify.register(websocketPlugin, echoOpts.ws)
 
@@ -60,6 +68,9 @@ export async function app (fastify: FastifyInstance, opts: AppOptions) {
 
   // System paths first, all under --system-prefix, and before the rate limiter: they are exempt.
   await fastify.register(healthRoutes, { prefix, state: opts.state })
+  if (fastify.echoscopeHistory !== null) {
+    await fastify.register(requestsRoutes, { prefix, history: fastify.echoscopeHistory, auth: adminAuth(opts.adminToken), maxStreams: opts.maxStreams })
+  }
 
   // Routes registered after this are limited: the echo (HTTP and WebSocket upgrades).
   await fastify.register(rateLimit)

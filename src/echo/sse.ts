@@ -21,8 +21,8 @@ export function sseEcho (echoJson: string, seconds: number, onEnd: () => void): 
   }
   stream.write(`retry: 2000\nevent: echo\nid: 0\ndata: ${echoJson}\n\n`)
   if (seconds <= 0) {
+    // finish() runs on 'close', once the reply has read it all.
     stream.end('event: end\ndata: {"ticks":0}\n\n')
-    finish()
   } else {
     timer = setInterval(() => {
       n++

@@ -16,6 +16,7 @@ import { formatHtml, HTML_CSP } from '../echo/formats/html.ts'
 import { formatHar } from '../echo/formats/har.ts'
 import { formatGatewayApi } from '../echo/formats/gateway-api.ts'
 import type { GatewayContext } from '../echo/identity.ts'
+import type { HistoryStore } from '../stores/history.ts'
 import websocketPlugin, { type WebsocketPluginOptions } from '../plugins/websocket.ts'
 import type { WebSocket } from 'ws'
 import type { Echo, ParsedBody, RequestSnapshot, ServerIdentity, TlsInfo } from '../echo/types.ts'
@@ -33,6 +34,10 @@ export interface EchoRouteOptions {
   maxStreamSeconds: number
   identity: ServerIdentity
   gateway: GatewayContext
+  /** recent requests for /requests and /inspect; null when off */
+  history: HistoryStore | null
+  /** open SSE echoes, shared by every handler made from these options, each with its stop function */
+  streams: Set<() => void>
 }
 
 /** Every method Node's HTTP parser accepts. CONNECT is left out: Node hands it to the 'connect' event, not to routes. */
@@ -110,7 +115,8 @@ export function upgradeInfo (request: FastifyRequest, ws: WebSocket, identity: S
 export function makeEchoHandler (opts: EchoRouteOptions) {
   const bodyLimits: BodyLimits = { maxDecodedSize: opts.maxDecodedSize, maxDecodeRatio: opts.maxDecodeRatio }
   const controlLimits: ControlLimits = { maxDelay: opts.maxDelay, maxStreamSeconds: opts.maxStreamSeconds }
-  let openStreams = 0
+  const streams = opts.streams
+  const history = opts.history
 
   return async function echoHandler (request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
     const receivedAt = new Date()
@@ -124,6 +130,7 @@ export function makeEchoHandler (opts: EchoRouteOptions) {
     const socket = raw.socket
     const echo = buildEcho(snapshot(request, query, body, receivedAt), parsed, opts.identity)
     const format = negotiate(query.format, raw.headers.accept)
+    if (history !== null) history.add(echo, controls?.status ?? 200)
 
     if (controls !== null) {
       if (controls.delay !== undefined && controls.delay > 0) await sleep(controls.delay)
@@ -166,13 +173,13 @@ export function makeEchoHandler (opts: EchoRouteOptions) {
   }
 
   function sendSse (echo: Echo, controls: Controls | null, reply: FastifyReply) {
-    if (openStreams >= opts.maxStreams) {
+    if (streams.size >= opts.maxStreams) {
       reply.code(503).header('retry-after', '5')
       return reply.send({ statusCode: 503, error: 'Service Unavailable', message: `too many concurrent SSE streams (limit ${opts.maxStreams}, --max-streams)` })
     }
-    openStreams++
     const seconds = Math.min(controls?.stream ?? DEFAULT_SSE_SECONDS, opts.maxStreamSeconds)
-    const { stream, stop } = sseEcho(JSON.stringify(echo), seconds, () => { openStreams-- })
+    const { stream, stop } = sseEcho(JSON.stringify(echo), seconds, () => { streams.delete(stop) })
+    streams.add(stop)
     reply.raw.on('close', stop)
     reply.header('cache-control', 'no-cache')
     reply.type('text/event-stream; charset=utf-8')
@@ -207,6 +214,8 @@ export async function echoRoutes (app: FastifyInstance, opts: EchoRouteOptions) 
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', function (_req, _payload, done) { done(null) })
   if (!app.hasDecorator('echoscopeWs')) await app.register(websocketPlugin, opts.ws)
+  // Open SSE echoes end when the server closes, so a drain never waits for their last tick.
+  app.addHook('preClose', async () => { for (const stop of [...opts.streams]) stop() })
   const ws = app.echoscopeWs
   const handler = makeEchoHandler(opts)
   const wsHandler = (socket: WebSocket, request: FastifyRequest) => ws.handler(socket, request, upgradeInfo(request, socket, opts.identity))
