@@ -80,7 +80,7 @@ test('--expect-header / --expect-no-header make it a CI check: exit 1 naming eac
   const lines = bad.stderr.trim().split('\n')
   assert.equal(lines.length, 3, bad.stderr)
   assert.match(bad.stderr, /expected x-gateway = "other", but the server received "test-proxy"/)
-  assert.match(bad.stderr, /expected a x-missing header, but the server received none/)
+  assert.match(bad.stderr, /expected header x-missing, but the server received none/)
   assert.match(bad.stderr, /expected no x-forwarded-for header, but the server received "127\.0\.0\.1"/)
 })
 

@@ -116,7 +116,7 @@ export function unmet (expectations: Expectation[], echo: Echo): string[] {
     if (e.kind === 'no-header') {
       if (lines !== undefined) out.push(`expected no ${e.name} header, but the server received "${joined(lines)}"`)
     } else if (lines === undefined) {
-      out.push(`expected ${/^[aeiou]/i.test(e.name) ? 'an' : 'a'} ${e.name} header${e.value !== undefined ? ` = "${e.value}"` : ''}, but the server received none`)
+      out.push(`expected header ${e.name}${e.value !== undefined ? ` = "${e.value}"` : ''}, but the server received none`)
     } else if (e.value !== undefined && !lines.some(([, v]) => v === e.value) && joined(lines) !== e.value) {
       out.push(`expected ${e.name} = "${e.value}", but the server received "${joined(lines)}"`)
     }

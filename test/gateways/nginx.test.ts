@@ -114,7 +114,7 @@ test('through real nginx', async (t) => {
     assert.equal(bad.code, 1)
     assert.deepEqual(JSON.parse(bad.stdout).unmet, [
       'expected X-Gateway = "kong", but the server received "nginx"',
-      'expected a X-Request-Id header, but the server received none',
+      'expected header X-Request-Id, but the server received none',
       'expected no Via header, but the server received "1.1 nginx"'
     ])
     assert.equal(bad.stderr.trim().split('\n').length, 3, bad.stderr)
