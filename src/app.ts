@@ -9,9 +9,11 @@ import metrics from './plugins/metrics.ts'
 import openapi from './plugins/openapi.ts'
 import rateLimit from './plugins/rate-limit.ts'
 import type { TransportStats } from './stats.ts'
+import type { Tracer } from '@opentelemetry/api'
 import history from './plugins/history.ts'
 import { adminAuth } from './plugins/admin-auth.ts'
 import { requestsRoutes } from './routes/requests.ts'
+import { inspectRoutes } from './routes/inspect.ts'
 import type { HistoryStore } from './stores/history.ts'
 import { healthRoutes, type HealthState } from './routes/health.ts'
 import { echoRoutes, makeEchoHandler, type EchoRouteOptions } from './routes/echo.ts'
@@ -19,9 +21,11 @@ import { gatewayContext, serverIdentity } from './echo/identity.ts'
 
 export interface AppOptions extends Options {
   state: HealthState
+  /** set when OTEL_* configures tracing: WebSocket messages get spans too */
+  tracer: Tracer | null
 }
 
-export function echoRouteOptions (opts: Options, stats: TransportStats, history: HistoryStore | null = null): EchoRouteOptions {
+export function echoRouteOptions (opts: Options, stats: TransportStats, history: HistoryStore | null = null, tracer: Tracer | null = null): EchoRouteOptions {
   const identity = serverIdentity(opts.instance)
   return {
     ws: {
@@ -32,7 +36,8 @@ export function echoRouteOptions (opts: Options, stats: TransportStats, history:
       idleTimeout: opts.wsIdleTimeout,
       pingInterval: opts.wsPingInterval,
       allowedOrigins: opts.wsAllowedOrigins,
-      stats
+      stats,
+      tracer
     },
     bodyLimit: opts.bodyLimit,
     maxDecodedSize: opts.maxDecodedSize,
@@ -58,7 +63,7 @@ export async function app (fastify: FastifyInstance, opts: AppOptions) {
 
   // Recent requests (memory, or shared through Redis) for /requests and /inspect.
   await fastify.register(history)
-  const echoOpts = echoRouteOptions(opts, fastify.echoscope.stats.ws, fastify.echoscopeHistory)
+  const echoOpts = echoRouteOptions(opts, fastify.echoscope.stats.ws, fastify.echoscopeHistory, opts.tracer)
   // WebSocket support at the root, so an upgrade on a system path is refused rather than left open.
   await fastify.register(websocketPlugin, echoOpts.ws)
 
@@ -70,6 +75,7 @@ export async function app (fastify: FastifyInstance, opts: AppOptions) {
   await fastify.register(healthRoutes, { prefix, state: opts.state })
   if (fastify.echoscopeHistory !== null) {
     await fastify.register(requestsRoutes, { prefix, history: fastify.echoscopeHistory, auth: adminAuth(opts.adminToken), maxStreams: opts.maxStreams })
+    await fastify.register(inspectRoutes, { prefix, auth: adminAuth(opts.adminToken) })
   }
 
   // Routes registered after this are limited: the echo (HTTP and WebSocket upgrades).

@@ -9,6 +9,7 @@ import { RequestLogController } from './request-log.ts'
 import type { HealthState } from './routes/health.ts'
 import { createStats, type Stats } from './stats.ts'
 import { loadTls, tlsServerOptions, type TlsMaterial } from './tls.ts'
+import { setupTracing, tracingWanted } from './tracing.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -94,7 +95,12 @@ export async function buildServer (input: Partial<Options> = {}): Promise<Fastif
   // which would refuse some inputs an echo must show, is switched off for all methods.
   for (const m of fastify.supportedMethods) fastify.addHttpMethod(m, { hasBody: false, overrideExisting: true })
   fastify.decorate('echoscope', { options: opts, state, stats: createStats(), setFallback: (fn) => { late.echo = fn }, tls, transports: { tcp: [], udp: [] } })
-  await fastify.register(app, { ...opts, state })
+  const tracing = tracingWanted(process.env) ? await setupTracing() : null
+  if (tracing !== null) {
+    await fastify.register(tracing.plugin)
+    fastify.addHook('onClose', async () => { await tracing.shutdown() })
+  }
+  await fastify.register(app, { ...opts, state, tracer: tracing?.tracer ?? null })
   return fastify
 }
 

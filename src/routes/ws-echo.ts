@@ -4,6 +4,7 @@
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify'
 import type { WebSocket } from 'ws'
 import { bump, connectionId, type TransportStats } from '../stats.ts'
+import type { Tracer } from '@opentelemetry/api'
 
 export interface WsEchoOptions {
   maxConnections: number
@@ -12,6 +13,8 @@ export interface WsEchoOptions {
   idleTimeout: number
   pingInterval: number
   allowedOrigins: string[]
+  /** a span per echoed message when tracing is on */
+  tracer?: Tracer | null
 }
 
 interface Conn {
@@ -37,6 +40,7 @@ export function createWsEcho (opts: WsEchoOptions, stats: TransportStats, log: F
   const conns = new Set<Conn>()
   const allowed = new Set(opts.allowedOrigins)
   const timers: NodeJS.Timeout[] = []
+  const tracer = opts.tracer
 
   function closeWith (c: Conn, code: number, reason: string, limit?: string) {
     if (limit !== undefined) bump(stats.limitHits, limit)
@@ -145,7 +149,14 @@ export function createWsEcho (opts: WsEchoOptions, stats: TransportStats, log: F
         closeWith(c, 1008, 'client is not reading its echoes', 'backpressure')
         return
       }
-      ws.send(data, { binary: isBinary })
+      if (tracer != null) {
+        const span = tracer.startSpan('websocket message', {
+          attributes: { 'echoscope.connection.id': c.id, 'url.path': c.path, 'websocket.message.binary': isBinary, 'websocket.message.size': len }
+        })
+        ws.send(data, { binary: isBinary }, () => span.end())
+      } else {
+        ws.send(data, { binary: isBinary })
+      }
       c.messagesOut++
       c.bytesOut += len
       stats.messagesOut++
