@@ -50,7 +50,7 @@ test('hostile values in the method, URL, JWT, TLS and server identity are escape
     url: '/<script>alert(1)</script>',
     path: '/<script>alert(1)</script>',
     jwt: { header: { alg: '<script>' }, payload: { sub: '"><img src=x onerror=alert(1)>' }, verified: false, expired: true, expiresAt: '<b>' },
-    tls: { servername: '<script>', alpn: 'h2', cipher: null, version: 'TLSv1.3', clientCertificate: { subject: '<img>' } },
+    tls: { servername: '<script>', alpn: 'h2', cipher: null, version: 'TLSv1.3', clientCertificate: { subject: '<img>' } as never },
     server: { hostname: '<script>host', instance: '<i>', version: '1', pod: '<pod>' },
     requestId: '<script>id'
   })
