@@ -261,9 +261,25 @@ export function loadOptions (argv: string[], env: NodeJS.ProcessEnv): Options {
     const kind = properties[name]['x-echoscope'].kind
     spec[kebab(name)] = { type: kind === 'bool' ? 'boolean' : 'string', multiple: kind === 'list' || kind === 'portList' }
   }
+  // Booleans also take `--flag=false` / `--flag=true` and `--no-flag`, which parseArgs alone refuses.
+  const boolOverrides: Record<string, boolean> = {}
+  const args: string[] = []
+  for (const arg of argv) {
+    const m = /^--([a-z0-9-]+)(?:=(.*))?$/.exec(arg)
+    const negated = m !== null && m[2] === undefined && m[1].startsWith('no-') && spec[m[1]] === undefined ? m[1].slice(3) : undefined
+    const name = negated ?? m?.[1]
+    if (m === null || name === undefined || spec[name]?.type !== 'boolean' || (negated === undefined && m[2] === undefined)) {
+      args.push(arg)
+      continue
+    }
+    const optName = OPTION_NAMES.find(n => kebab(n) === name) as OptionName
+    const value = negated !== undefined ? false : coerce(optName, m[2])
+    if (typeof value !== 'boolean') throw invalid(optName, m[2], 'flag')
+    boolOverrides[name] = value
+  }
   let parsed
   try {
-    parsed = parseArgs({ args: argv, options: spec, strict: true, allowPositionals: false })
+    parsed = parseArgs({ args, options: spec, strict: true, allowPositionals: false })
   } catch (err) {
     // parseArgs's messages are good but long; keep the first sentence and point at --help.
     const msg = (err as Error).message.split('. ')[0].replace(/\.$/, '')
@@ -272,7 +288,7 @@ export function loadOptions (argv: string[], env: NodeJS.ProcessEnv): Options {
   const values: Record<string, unknown> = {}
   for (const name of OPTION_NAMES) {
     const meta = properties[name]['x-echoscope']
-    const flag = parsed.values[kebab(name)]
+    const flag = boolOverrides[kebab(name)] ?? parsed.values[kebab(name)]
     if (flag !== undefined) {
       const raw = Array.isArray(flag) ? flag.join(',') : flag
       const value = typeof raw === 'boolean' ? raw : coerce(name, raw)

@@ -105,3 +105,13 @@ test('README documents every option with its env var', async () => {
     assert.ok(readme.includes('`' + envName(name) + '`'), `README lacks ${envName(name)}`)
   }
 })
+
+test('boolean flags take --flag, --flag=false/true and --no-flag', () => {
+  assert.equal(loadOptions(['--log-headers'], {}).logHeaders, true)
+  assert.equal(loadOptions(['--log-requests=false'], {}).logRequests, false)
+  assert.equal(loadOptions(['--no-log-requests'], {}).logRequests, false)
+  assert.equal(loadOptions(['--no-metrics'], {}).metrics, false)
+  assert.equal(loadOptions(['--no-controls'], {}).noControls, true)
+  assert.equal(loadOptions(['--no-controls=false'], {}).noControls, false)
+  assert.throws(() => loadOptions(['--metrics=maybe'], {}), { message: 'invalid --metrics "maybe": must be true or false' })
+})
