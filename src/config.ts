@@ -92,6 +92,7 @@ export const OptionsSchema = Type.Object({
     { kind: 'enum', allowed: 'none, length' }),
   tcpMaxFrameSize: int(1, 1024 * MiB, 1 * MiB, 'largest length-prefixed TCP frame; larger closes the connection', 'size'),
   tcpMaxConnections: int(0, 1000000, 1000, 'concurrent TCP echo connections per listener; more are closed at once (0 = no limit)'),
+  tcpTls: bool(false, 'serve the TCP echo over TLS with the HTTPS certificate (--tls-cert/--tls-key or --tls-self-signed)'),
   tcpIdleTimeout: int(0, 86400000, 300000, 'close a TCP echo connection idle this long (0 = never)', 'duration'),
   udpPort: opt(Type.Array(Type.Integer({ minimum: 0, maximum: 65535 }), { default: [], description: 'UDP echo port, repeatable' }),
     { kind: 'portList', allowed: 'port numbers from 0 to 65535 (repeat the flag or use a comma list)' }),
@@ -246,6 +247,7 @@ export function resolveOptions (input: Partial<Options> & Record<string, unknown
   if (o.tlsCert !== '' && o.tlsSelfSigned) throw new ConfigError('invalid tls options: use either --tls-cert/--tls-key or --tls-self-signed')
   if (!tls && o.httpsPort > 0) throw new ConfigError(`invalid --https-port ${o.httpsPort}: needs --tls-cert/--tls-key or --tls-self-signed`)
   if (!tls && o.http2) throw new ConfigError('invalid --http2: HTTP/2 needs TLS (--tls-cert/--tls-key or --tls-self-signed); browsers do not speak it in clear text')
+  if (!tls && o.tcpTls) throw new ConfigError('invalid --tcp-tls: needs a certificate (--tls-cert/--tls-key or --tls-self-signed)')
   if (!tls && o.tlsCa !== '') throw new ConfigError('invalid --tls-ca: client certificates need TLS (--tls-cert/--tls-key or --tls-self-signed)')
   // Node refuses a head timeout longer than the whole-request timeout.
   if (o.requestTimeout > 0 && o.headersTimeout > o.requestTimeout) {

@@ -4,6 +4,7 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { formatAddress, startTcpEcho, type EchoListener } from '../transports/tcp.ts'
 import { startUdpEcho } from '../transports/udp.ts'
+import { tlsServerOptions } from '../tls.ts'
 
 const REASONS: Record<string, string> = {
   EADDRINUSE: 'address already in use',
@@ -55,7 +56,8 @@ async function transports (app: FastifyInstance) {
           framing: o.tcpFraming,
           maxFrameSize: o.tcpMaxFrameSize,
           maxConnections: o.tcpMaxConnections,
-          idleTimeout: o.tcpIdleTimeout
+          idleTimeout: o.tcpIdleTimeout,
+          ...(o.tcpTls && app.echoscope.tls !== null ? { tls: tlsServerOptions(app.echoscope.tls) } : {})
         }, app.log, stats.tcp)))
       }
       for (const port of o.udpPort) {

@@ -3,6 +3,7 @@
 // back-pressured (we stop reading, so its writes stall) instead of being buffered, and every connection is
 // bounded (count, idle time, frame size).
 import { createServer, type Server, type Socket } from 'node:net'
+import { createServer as createTlsServer, type TlsOptions as TlsServerOptions } from 'node:tls'
 import type { FastifyBaseLogger } from 'fastify'
 import { bump, connectionId, type TransportStats } from '../stats.ts'
 
@@ -17,6 +18,8 @@ export interface TcpEchoOptions {
   maxConnections: number
   /** ms without traffic either way before a connection is closed (0 = never) */
   idleTimeout: number
+  /** with --tcp-tls: TLS with the HTTPS certificate (the echo then runs on the decrypted bytes) */
+  tls?: TlsServerOptions
 }
 
 export interface EchoListener {
@@ -252,7 +255,7 @@ export async function startTcpEcho (opts: TcpEchoOptions, log: FastifyBaseLogger
 
   // allowHalfOpen stays false: when the client sends FIN, Node ends our side after the echoes already
   // queued are written, which is what `nc` and `telnet` expect.
-  const server: Server = createServer(onConnection)
+  const server: Server = opts.tls !== undefined ? createTlsServer(opts.tls, onConnection) : createServer(onConnection)
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen({ port: opts.port, host: opts.host }, () => {

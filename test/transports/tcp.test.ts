@@ -292,3 +292,20 @@ test('cli: a TCP echo port in use exits 1 with one line naming it', async () => 
     blocker.close()
   }
 })
+
+test('--tcp-tls: the TCP echo over TLS with the HTTPS certificate', async (t) => {
+  const { connect: tlsConnect } = await import('node:tls')
+  const { app } = await startEcho(t, { tcpPort: [0], tcpTls: true, tlsSelfSigned: true })
+  const port = app.echoscope.transports.tcp[0]
+  const socket = tlsConnect({ host: '127.0.0.1', port, servername: 'localhost', ca: app.echoscope.tls!.cert })
+  await new Promise<void>((resolve, reject) => { socket.once('secureConnect', () => resolve()); socket.once('error', reject) })
+  assert.equal(socket.authorized, true)
+  const payload = Buffer.from('hello over tls \u0000\u00ff')
+  const got: Buffer[] = []
+  socket.on('data', d => got.push(d))
+  socket.write(payload)
+  while (Buffer.concat(got).length < payload.length) await new Promise(resolve => setTimeout(resolve, 10))
+  assert.ok(Buffer.concat(got).equals(payload))
+  socket.end()
+  await assert.rejects(async () => { await buildServer({ tcpPort: [0], tcpTls: true }) }, /invalid --tcp-tls: needs a certificate/)
+})
