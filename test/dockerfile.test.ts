@@ -9,7 +9,7 @@ import { once } from 'node:events'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { createServer } from 'node:net'
+import { freePort } from './helper.ts'
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)))
 
@@ -27,14 +27,6 @@ function parseDockerfile (text: string): Instruction[][] {
 }
 
 const jsonArray = (args: string): string[] => JSON.parse(args.replace(/^CMD\s+/, ''))
-
-async function freePort (): Promise<number> {
-  const s = createServer()
-  await new Promise<void>(resolve => s.listen(0, '127.0.0.1', resolve))
-  const port = (s.address() as { port: number }).port
-  await new Promise(resolve => s.close(resolve))
-  return port
-}
 
 test('the Dockerfile builds and runs: production deps only, answers, healthcheck passes, SIGTERM exits 0', { timeout: 600000 }, async (t) => {
   const stages = parseDockerfile(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'))

@@ -1,6 +1,6 @@
 // Test helpers: a real echoscope on an ephemeral loopback port, raw-socket requests for byte-level checks,
 // and the CLI as a child process.
-import { connect } from 'node:net'
+import { connect, createServer as createNetServer } from 'node:net'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import type { TestContext } from 'node:test'
@@ -135,4 +135,13 @@ export async function waitFor (check: () => boolean, timeoutMs = 5000): Promise<
     if (Date.now() > until) throw new Error('timed out waiting for a condition')
     await new Promise(resolve => setTimeout(resolve, 20))
   }
+}
+
+/** A TCP port nothing listens on right now (for servers that cannot be told to pick one themselves). */
+export async function freePort (): Promise<number> {
+  const s = createNetServer()
+  await new Promise<void>(resolve => s.listen(0, '127.0.0.1', resolve))
+  const port = (s.address() as { port: number }).port
+  await new Promise(resolve => s.close(resolve))
+  return port
 }

@@ -1,9 +1,10 @@
 // A real redis-server for tests: an ephemeral loopback port, nothing written to disk, stopped after the test.
 // A machine without redis-server fails the test (CI installs it from .ci/apt-packages); it never skips.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { connect, createServer } from 'node:net'
+import { connect } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { TestContext } from 'node:test'
+import { freePort } from './helper.ts'
 
 export const REDIS_SERVER = process.env.REDIS_SERVER ?? 'redis-server'
 
@@ -14,18 +15,6 @@ export interface RedisServer {
   kill: () => Promise<void>
   /** start again on the same port (after kill) and wait until it answers */
   restart: () => Promise<void>
-}
-
-function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address()
-      const port = typeof address === 'object' && address !== null ? address.port : 0
-      srv.close(() => resolve(port))
-    })
-  })
 }
 
 /** One PING over a raw socket: true when Redis answers +PONG. */

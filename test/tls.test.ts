@@ -6,10 +6,9 @@ import { connect as http2Connect } from 'node:http2'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createServer } from 'node:net'
 import { generate } from 'selfsigned'
 import WebSocket from 'ws'
-import { getJson, runCli, startEcho } from './helper.ts'
+import { freePort, getJson, runCli, startEcho } from './helper.ts'
 
 interface Got { status: number, json: any, alpn: string | false | null }
 
@@ -25,14 +24,6 @@ function get (port: number, path: string, opts: Record<string, unknown> = {}): P
     req.on('error', reject)
     req.end()
   })
-}
-
-async function freePort (): Promise<number> {
-  const s = createServer()
-  await new Promise<void>(resolve => s.listen(0, '127.0.0.1', resolve))
-  const port = (s.address() as { port: number }).port
-  await new Promise(resolve => s.close(resolve))
-  return port
 }
 
 async function pki () {

@@ -2,12 +2,15 @@
 // port, wait until it answers, stop it after the test; plus small WebSocket and SSE clients that time events.
 import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
-import { connect, createServer } from 'node:net'
+import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import WebSocket from 'ws'
+import { freePort } from '../helper.ts'
+
+export { freePort }
 
 export interface Gateway {
   port: number
@@ -27,18 +30,6 @@ export interface GatewaySpec {
   args: (port: number, dir: string) => string[]
   /** writes the config file(s) into dir before the binary starts */
   prepare: (port: number, dir: string) => void
-}
-
-/** A port that was free a moment ago: the kernel's pick for port 0, released for the gateway to take. */
-export function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
 }
 
 function answers (port: number): Promise<boolean> {

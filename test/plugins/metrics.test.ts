@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { Agent, request as httpRequest } from 'node:http'
 import { createServer, type AddressInfo } from 'node:net'
 import WebSocket from 'ws'
-import { getJson, rawRequest, startEcho } from '../helper.ts'
+import { freePort, getJson, rawRequest, startEcho } from '../helper.ts'
 import { buildServer } from '../../src/server.ts'
 
 interface Sample { name: string, labels: Record<string, string>, value: number }
@@ -34,14 +34,6 @@ async function scrape (url: string, headers: Record<string, string> = {}): Promi
 function value (samples: Sample[], name: string, labels: Record<string, string> = {}): number | undefined {
   const hit = samples.find(s => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
   return hit?.value
-}
-
-async function freePort (): Promise<number> {
-  const srv = createServer()
-  await new Promise<void>(resolve => srv.listen(0, '127.0.0.1', resolve))
-  const { port } = srv.address() as AddressInfo
-  await new Promise(resolve => srv.close(resolve))
-  return port
 }
 
 async function until<T> (fn: () => Promise<T | undefined>, what: string, ms = 5000): Promise<T> {
