@@ -107,6 +107,16 @@ test('the Dockerfile builds and runs: production deps only, answers, healthcheck
 
   const echo = await (await fetch(`http://127.0.0.1:${port}/from/container?x=1`)).json() as { path: string, query: unknown }
   assert.equal(echo.path, '/from/container')
+  // The inspector's page and script are not TypeScript: the build must have copied them into the image.
+  const page = await fetch(`http://127.0.0.1:${port}/inspect`)
+  assert.equal(page.status, 200)
+  assert.match(page.headers.get('content-type') ?? '', /^text\/html/)
+  assert.match(await page.text(), /inspect\.js/)
+  const script = await fetch(`http://127.0.0.1:${port}/inspect/inspect.js`)
+  assert.equal(script.status, 200)
+  assert.match(script.headers.get('content-type') ?? '', /javascript/)
+  // Swagger UI's assets are served from the image too (no CDN).
+  assert.equal((await fetch(`http://127.0.0.1:${port}/docs`)).status, 200)
 
   const [hcBin, ...hcArgs] = healthcheck
   assert.equal(hcBin, 'node', 'the healthcheck uses node, not curl')
