@@ -197,3 +197,28 @@ export function recipeBlock (readme: string, lang: string): string {
   const from = open + lang.length + 5
   return section.slice(from, section.indexOf('\n```\n', from) + 1)
 }
+
+/**
+ * A WebSocket through the gateway (`/api/chat` → `/chat`): checks what both gateway configs add to the
+ * upgrade, then a text and a binary round trip. Returns the `?info=1` echo for gateway-specific checks.
+ */
+export async function assertWsThrough (t: TestContext, port: number, gateway: string): Promise<any> {
+  const { ws, next } = await openWs(`ws://127.0.0.1:${port}/api/chat?info=1`)
+  t.after(() => ws.terminate())
+  const info = JSON.parse((await next()).data.toString())
+  assert.equal(info.path, '/chat')
+  assert.equal(info.headers.host, 'echo.internal')
+  assert.equal(info.headers['x-gateway'], gateway)
+  assert.equal(info.headers['x-forwarded-for'], '127.0.0.1')
+  assert.equal(info.headers.upgrade, 'websocket')
+  assert.deepEqual(info.proxy.gateways, [{ name: gateway, evidence: ['via'] }])
+  ws.send('hello ✓')
+  const text = await next()
+  assert.deepEqual([text.data.toString(), text.isBinary], ['hello ✓', false])
+  const bytes = Buffer.from([0, 1, 2, 253, 254, 255])
+  ws.send(bytes)
+  const bin = await next()
+  assert.deepEqual([bin.data, bin.isBinary], [bytes, true])
+  ws.close()
+  return info
+}

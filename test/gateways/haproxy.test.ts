@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { rawRequest, runCli, startEcho } from '../helper.ts'
 import { haproxyRecipe, startHaproxy } from './haproxy.ts'
-import { assertStreamed, openWs, recipeBlock, timedSse } from './gateway.ts'
+import { assertStreamed, assertWsThrough, recipeBlock, timedSse } from './gateway.ts'
 
 test('through real haproxy', async (t) => {
   const echo = await startEcho(t)
@@ -99,23 +99,7 @@ test('through real haproxy', async (t) => {
   })
 
   await t.test('WebSocket: echo round trip, ?info=1 shows what haproxy added', async () => {
-    const { ws, next } = await openWs(`ws://127.0.0.1:${gw.port}/api/chat?info=1`)
-    t.after(() => ws.terminate())
-    const info = JSON.parse((await next()).data.toString())
-    assert.equal(info.path, '/chat')
-    assert.equal(info.headers.host, 'echo.internal')
-    assert.equal(info.headers['x-gateway'], 'haproxy')
-    assert.equal(info.headers['x-forwarded-for'], '127.0.0.1')
-    assert.equal(info.headers.upgrade, 'websocket')
-    assert.deepEqual(info.proxy.gateways, [{ name: 'haproxy', evidence: ['via'] }])
-    ws.send('hello ✓')
-    const text = await next()
-    assert.deepEqual([text.data.toString(), text.isBinary], ['hello ✓', false])
-    const bytes = Buffer.from([0, 1, 2, 253, 254, 255])
-    ws.send(bytes)
-    const bin = await next()
-    assert.deepEqual([bin.data, bin.isBinary], [bytes, true])
-    ws.close()
+    await assertWsThrough(t, gw.port, 'haproxy')
   })
 
   await t.test('echoscope diff --ws through haproxy', async () => {

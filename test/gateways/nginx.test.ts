@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { rawRequest, runCli, startEcho } from '../helper.ts'
 import { nginxRecipe, startNginx } from './nginx.ts'
-import { assertBuffered, assertStreamed, openWs, recipeBlock, startGateway, timedSse } from './gateway.ts'
+import { assertBuffered, assertStreamed, assertWsThrough, recipeBlock, startGateway, timedSse } from './gateway.ts'
 
 // Locations for the SSE check only: nginx's defaults, and the same with buffering off.
 const SSE_LOCATIONS = (upstream: string) => `
@@ -121,24 +121,8 @@ test('through real nginx', async (t) => {
   })
 
   await t.test('WebSocket: echo round trip, ?info=1 shows what nginx added', async () => {
-    const { ws, next } = await openWs(`ws://127.0.0.1:${gw.port}/api/chat?info=1`)
-    t.after(() => ws.terminate())
-    const info = JSON.parse((await next()).data.toString())
-    assert.equal(info.path, '/chat')
-    assert.equal(info.headers.host, 'echo.internal')
-    assert.equal(info.headers['x-gateway'], 'nginx')
-    assert.equal(info.headers['x-forwarded-for'], '127.0.0.1')
-    assert.equal(info.headers.upgrade, 'websocket')
+    const info = await assertWsThrough(t, gw.port, 'nginx')
     assert.equal(info.headers.connection, 'upgrade')
-    assert.deepEqual(info.proxy.gateways, [{ name: 'nginx', evidence: ['via'] }])
-    ws.send('hello ✓')
-    const text = await next()
-    assert.deepEqual([text.data.toString(), text.isBinary], ['hello ✓', false])
-    const bytes = Buffer.from([0, 1, 2, 253, 254, 255])
-    ws.send(bytes)
-    const bin = await next()
-    assert.deepEqual([bin.data, bin.isBinary], [bytes, true])
-    ws.close()
   })
 
   await t.test('echoscope diff --ws through nginx', async () => {
