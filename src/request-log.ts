@@ -1,5 +1,6 @@
 // One log line per request, with its request id, written when the response is done. Fastify calls its
-// log controller at that moment anyway, so overriding it costs no extra hook on the hot path.
+// log controller at that moment anyway, so overriding it costs no extra hook on the hot path. Other
+// per-response work (the metrics histogram) rides on the same call through `observe`, for the same reason.
 import { LogController, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
 
@@ -10,8 +11,12 @@ export interface RequestLogOptions {
   quietPaths: ReadonlySet<string>
 }
 
+/** Called once per finished response, after it was sent; must not throw. */
+export type ResponseObserver = (request: FastifyRequest, reply: FastifyReply) => void
+
 export class RequestLogController extends LogController {
   #opts: RequestLogOptions
+  #observers: ResponseObserver[] = []
 
   constructor (opts: RequestLogOptions) {
     super({ disableRequestLogging: false })
@@ -20,7 +25,13 @@ export class RequestLogController extends LogController {
 
   override incomingRequest (): void {}
 
+  /** Runs `fn` for every response Fastify completes (errors and 404s too), whether requests are logged or not. */
+  observe (fn: ResponseObserver): void {
+    this.#observers.push(fn)
+  }
+
   override requestCompleted (err: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    for (const fn of this.#observers) fn(request, reply)
     if (!this.#opts.logRequests) return
     const raw = request.raw
     const url = raw.url ?? ''

@@ -5,7 +5,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, 
 import closeWithGrace from 'close-with-grace'
 import { resolveOptions, type Options } from './config.ts'
 import { app } from './app.ts'
-import { RequestLogController } from './request-log.ts'
+import { RequestLogController, type ResponseObserver } from './request-log.ts'
 import type { HealthState } from './routes/health.ts'
 import { createStats, type Stats } from './stats.ts'
 import { loadTls, tlsServerOptions, type TlsMaterial } from './tls.ts'
@@ -22,6 +22,11 @@ declare module 'fastify' {
       tls: TlsMaterial | null
       /** the handler for requests the router cannot match or decode */
       setFallback: (fn: (request: FastifyRequest, reply: FastifyReply) => unknown) => void
+      /**
+       * Runs `fn` when each response is done, from the call Fastify makes to write the request log line:
+       * per-response work without a hook of its own. Requests reaching the fallback (`/%zz`) are not seen.
+       */
+      observeResponses: (fn: ResponseObserver) => void
       /** ports the raw TCP/UDP echo listeners are bound to, in --tcp-port/--udp-port order (filled on ready) */
       transports: { tcp: number[], udp: number[] }
       /** port the separate --metrics-port listener is bound to (set on ready; undefined when metrics are on the main port) */
@@ -64,17 +69,18 @@ export async function buildServer (input: Partial<Options> = {}): Promise<Fastif
   const httpOptions = { maxHeaderSize: opts.maxHeaderSize, headersTimeout: opts.headersTimeout }
   // TLS on --port itself unless --https-port puts it on a listener of its own (plugins/https-listener.ts).
   const tlsHere = tls !== null && opts.httpsPort === 0
+  const logController = new RequestLogController({
+    logRequests: opts.logRequests,
+    logHeaders: opts.logHeaders,
+    quietPaths: new Set([`${opts.systemPrefix}/healthz`, `${opts.systemPrefix}/readyz`])
+  })
   const fastify = Fastify({
     ...(tlsHere ? { https: { ...tlsServerOptions(tls), ...httpOptions, ...(opts.http2 ? { allowHTTP1: true } : {}) } } : {}),
     ...(tlsHere && opts.http2 ? { http2: true } : {}),
     logger: loggerOptions(opts),
     // Fastify's two lines per request become one, written where Fastify already reports completion
     // (no extra hook on the hot path).
-    logController: new RequestLogController({
-      logRequests: opts.logRequests,
-      logHeaders: opts.logHeaders,
-      quietPaths: new Set([`${opts.systemPrefix}/healthz`, `${opts.systemPrefix}/readyz`])
-    }),
+    logController,
     genReqId: () => randomUUID(),
     requestIdHeader: false,
     // A hop count is valid for proxy-addr (Fastify passes it through) though Fastify's types omit it.
@@ -94,7 +100,7 @@ export async function buildServer (input: Partial<Options> = {}): Promise<Fastif
   // The echo reads bodies itself for every method (GET with a body too), so Fastify's parsing step,
   // which would refuse some inputs an echo must show, is switched off for all methods.
   for (const m of fastify.supportedMethods) fastify.addHttpMethod(m, { hasBody: false, overrideExisting: true })
-  fastify.decorate('echoscope', { options: opts, state, stats: createStats(), setFallback: (fn) => { late.echo = fn }, tls, transports: { tcp: [], udp: [] } })
+  fastify.decorate('echoscope', { options: opts, state, stats: createStats(), setFallback: (fn) => { late.echo = fn }, observeResponses: fn => logController.observe(fn), tls, transports: { tcp: [], udp: [] } })
   const tracing = tracingWanted(process.env) ? await setupTracing() : null
   if (tracing !== null) {
     await fastify.register(tracing.plugin)
