@@ -80,6 +80,20 @@ test('request durations are labelled by route pattern, method and status, never 
   assert.ok(samples.every(s => !JSON.stringify(s.labels).includes('orders')), 'no raw path in any label')
 })
 
+test('durations are the real time to answer: a 300 ms delayed echo lands above 0.25 s, a plain one below', async (t) => {
+  const { url } = await startEcho(t)
+  await fetch(`${url}/slow?echo_delay=300`)
+  await fetch(`${url}/fast`)
+  const samples = await scrape(`${url}/metrics`)
+  const labels = { method: 'GET', route: '/*', status_code: '2xx' }
+  const bucket = (le: string) => value(samples, 'http_request_duration_seconds_bucket', { ...labels, le })
+  assert.equal(value(samples, COUNT, labels), 2)
+  assert.equal(bucket('0.25'), 1, 'only the fast one answered within 0.25 s')
+  assert.equal(bucket('0.5'), 2, 'the delayed one within 0.5 s')
+  const sum = value(samples, 'http_request_duration_seconds_sum', labels) ?? 0
+  assert.ok(sum >= 0.3 && sum < 0.5, `sum of both durations: ${sum} s`)
+})
+
 test('label values stay few whatever paths, targets, methods and statuses clients send', async (t) => {
   const { url, port } = await startEcho(t)
   t.after(() => agent.destroy())
