@@ -6,6 +6,7 @@ import closeWithGrace from 'close-with-grace'
 import { resolveOptions, type Options } from './config.ts'
 import { app } from './app.ts'
 import { RequestLogController, type ResponseObserver } from './request-log.ts'
+import { stdoutDestination } from './log-destination.ts'
 import type { HealthState } from './routes/health.ts'
 import { createStats, type Stats } from './stats.ts'
 import { loadTls, tlsServerOptions, type TlsMaterial } from './tls.ts'
@@ -53,7 +54,9 @@ function loggerOptions (opts: Options): FastifyServerOptions['logger'] {
   return {
     level: opts.logLevel,
     ...(redact.length > 0 ? { redact: { paths: redact, censor: '[redacted]' } } : {}),
-    ...(pretty ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } } : {})
+    ...(pretty
+      ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } }
+      : { stream: stdoutDestination() })
   }
 }
 
