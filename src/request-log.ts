@@ -11,8 +11,8 @@ export interface RequestLogOptions {
   quietPaths: ReadonlySet<string>
 }
 
-/** Called once per finished response, after it was sent; must not throw. */
-export type ResponseObserver = (request: FastifyRequest, reply: FastifyReply) => void
+/** Called once per finished response, after it was sent, with the ms it took; must not throw. */
+export type ResponseObserver = (request: FastifyRequest, reply: FastifyReply, elapsedMs: number) => void
 
 export class RequestLogController extends LogController {
   #opts: RequestLogOptions
@@ -31,7 +31,20 @@ export class RequestLogController extends LogController {
   }
 
   override requestCompleted (err: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
-    for (const fn of this.#observers) fn(request, reply)
+    this.completed(err, request, reply, reply.elapsedTime)
+  }
+
+  /**
+   * The same for a request Fastify does not track: targets its router cannot decode (`/%zz`) reach the
+   * echo through frameworkErrors, where no response listener is set up and elapsedTime stays 0.
+   */
+  trackFallback (request: FastifyRequest, reply: FastifyReply): void {
+    const start = performance.now()
+    reply.raw.once('finish', () => this.completed(null, request, reply, performance.now() - start))
+  }
+
+  completed (err: Error | null | undefined, request: FastifyRequest, reply: FastifyReply, elapsedMs: number): void {
+    for (const fn of this.#observers) fn(request, reply, elapsedMs)
     if (!this.#opts.logRequests) return
     const raw = request.raw
     const url = raw.url ?? ''
@@ -47,7 +60,7 @@ export class RequestLogController extends LogController {
       url,
       statusCode: reply.statusCode,
       ip: request.ip,
-      responseTime: Math.round(reply.elapsedTime * 100) / 100
+      responseTime: Math.round(elapsedMs * 100) / 100
     }
     if (err != null) line.err = err
     // Values of the secret headers are replaced by pino's redaction (server.ts).

@@ -25,7 +25,7 @@ declare module 'fastify' {
       setFallback: (fn: (request: FastifyRequest, reply: FastifyReply) => unknown) => void
       /**
        * Runs `fn` when each response is done, from the call Fastify makes to write the request log line:
-       * per-response work without a hook of its own. Requests reaching the fallback (`/%zz`) are not seen.
+       * per-response work without a hook of its own. Requests reaching the fallback (`/%zz`) are seen too.
        */
       observeResponses: (fn: ResponseObserver) => void
       /** ports the raw TCP/UDP echo listeners are bound to, in --tcp-port/--udp-port order (filled on ready) */
@@ -96,7 +96,9 @@ export async function buildServer (input: Partial<Options> = {}): Promise<Fastif
     // A target the router cannot decode (`/%zz`) is still a request to echo, not a 400.
     frameworkErrors: (err, request, reply) => {
       const fallback = err.code === 'FST_ERR_BAD_URL' || err.code === 'FST_ERR_MAX_PARAM_LENGTH'
-      return fallback ? late.echo(request, reply) : (reply as FastifyReply).send(err)
+      if (!fallback) return (reply as FastifyReply).send(err)
+      logController.trackFallback(request, reply)
+      return late.echo(request, reply)
     },
     return503OnClosing: true
   } as FastifyServerOptions) as unknown as FastifyInstance

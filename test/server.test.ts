@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import Fastify from 'fastify'
 import echoscope from '../src/index.ts'
-import { getJson, spawnServer, startEcho, waitFor } from './helper.ts'
+import { getJson, rawRequest, spawnServer, startEcho, waitFor } from './helper.ts'
 
 test('/healthz and /readyz answer; readyz is 503 while draining', async (t) => {
   const { url, app } = await startEcho(t)
@@ -62,6 +62,21 @@ test('--redact-headers "" logs secrets when asked', async (t) => {
   await (await fetch(`http://127.0.0.1:${port}/`, { headers: { authorization: 'Bearer visible-on-purpose' } })).arrayBuffer()
   await waitFor(() => output().includes('"msg":"request"'))
   assert.ok(output().includes('visible-on-purpose'))
+})
+
+test('a target the router cannot decode (/%zz) is echoed and logged like any other request, with its time', async (t) => {
+  const { child, port, output } = await spawnServer([])
+  t.after(() => child.kill('SIGKILL'))
+  const res = await rawRequest(port, 'GET /bad/%zz?echo_delay=120 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+  assert.equal(res.status, 200)
+  const id = res.headers.get('x-request-id')?.[0]
+  assert.ok(id !== undefined)
+  await waitFor(() => output().includes(id))
+  const line = output().trim().split('\n').map(l => JSON.parse(l)).find(l => l.reqId === id)
+  assert.equal(line.msg, 'request')
+  assert.equal(line.url, '/bad/%zz?echo_delay=120')
+  assert.equal(line.statusCode, 200)
+  assert.ok(line.responseTime >= 100, `responseTime ${line.responseTime} ms covers the 120 ms delay`)
 })
 
 test('SIGTERM: in-flight requests finish, new connections are refused, exit 0', async () => {

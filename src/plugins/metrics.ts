@@ -216,19 +216,10 @@ async function metricsPlugin (app: FastifyInstance) {
     registers: [registry]
   })
   const observe = durationObserver(duration)
-  app.echoscope.observeResponses((request, reply) => {
-    // Every response is timed; those no route matched share one label value.
-    observe(request.raw.method, request.routeOptions.url ?? UNMATCHED_ROUTE, reply.statusCode, reply.elapsedTime)
+  app.echoscope.observeResponses((request, reply, elapsedMs) => {
+    // Every response is timed; those no route matched (or the router could not decode) share one label value.
+    observe(request.raw.method, request.routeOptions.url ?? UNMATCHED_ROUTE, reply.statusCode, elapsedMs)
   })
-  // Targets the router cannot decode (`/%zz`, an over-long segment) reach the echo through Fastify's
-  // frameworkErrors, which runs no hooks at all: time those here, so every echoed request is counted.
-  const setFallback = app.echoscope.setFallback
-  app.echoscope.setFallback = (fn) => setFallback((request, reply) => {
-    const start = performance.now()
-    reply.raw.once('finish', () => { observe(request.raw.method, UNMATCHED_ROUTE, reply.statusCode, performance.now() - start) })
-    return fn(request, reply)
-  })
-
   if (o.metricsPort === 0) {
     app.get(`${o.systemPrefix}/metrics`, metricsRoute(o.adminToken), scrape(registry))
     return
