@@ -86,5 +86,12 @@ export async function app (fastify: FastifyInstance, opts: AppOptions) {
   await fastify.register(echoRoutes, echoOpts)
   const fallback = makeEchoHandler(echoOpts)
   fastify.setNotFoundHandler(fallback)
-  fastify.echoscope.setFallback((request, reply) => fallback(request, reply).catch(err => reply.send(err)))
+  fastify.echoscope.setFallback(async (request, reply) => {
+    // frameworkErrors has no error handling of its own: a bad control must still become its 400.
+    try {
+      return await fallback(request, reply)
+    } catch (err) {
+      return reply.send(err)
+    }
+  })
 }

@@ -118,22 +118,41 @@ export function makeEchoHandler (opts: EchoRouteOptions) {
   const streams = opts.streams
   const history = opts.history
 
-  return async function echoHandler (request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+  // Synchronous unless there is a body to read or a delay to wait: most echoes (GET, HEAD, no controls)
+  // then cost Fastify no promise to track, and answer without waiting for a microtask.
+  return function echoHandler (request: FastifyRequest, reply: FastifyReply): unknown {
     const receivedAt = new Date()
     reply.header('x-request-id', request.id)
     const raw = request.raw
     // Fastify leaves query null for a target its router could not decode; node:querystring copes with those.
     const query = (request.query ?? parseQuery(queryPart(raw.url ?? ''))) as Record<string, string | string[]>
     const controls: Controls | null = opts.noControls ? null : readControls(raw.rawHeaders, query, controlLimits)
-    const body = hasBody(raw) ? await readBody(raw, opts.bodyLimit) : null
-    const parsed = body === null || body.length === 0 ? NO_BODY : await parseBody(body, raw.headers, bodyLimits)
-    const socket = raw.socket
+    if (hasBody(raw)) return withBody(request, reply, query, controls, receivedAt)
+    return respond(request, reply, query, controls, null, NO_BODY, receivedAt)
+  }
+
+  async function withBody (request: FastifyRequest, reply: FastifyReply, query: Record<string, string | string[]>, controls: Controls | null, receivedAt: Date): Promise<unknown> {
+    const raw = request.raw
+    const body = await readBody(raw, opts.bodyLimit)
+    const parsed = body.length === 0 ? NO_BODY : await parseBody(body, raw.headers, bodyLimits)
+    return respond(request, reply, query, controls, body, parsed, receivedAt)
+  }
+
+  function respond (request: FastifyRequest, reply: FastifyReply, query: Record<string, string | string[]>, controls: Controls | null, body: Buffer | null, parsed: ParsedBody, receivedAt: Date): unknown {
     const echo = buildEcho(snapshot(request, query, body, receivedAt), parsed, opts.identity)
-    const format = negotiate(query.format, raw.headers.accept)
     if (history !== null) history.add(echo, controls?.status ?? 200)
+    if (controls?.delay !== undefined && controls.delay > 0) {
+      return sleep(controls.delay).then(() => answer(request, reply, query, controls, body, echo))
+    }
+    return answer(request, reply, query, controls, body, echo)
+  }
+
+  function answer (request: FastifyRequest, reply: FastifyReply, query: Record<string, string | string[]>, controls: Controls | null, body: Buffer | null, echo: Echo): unknown {
+    const raw = request.raw
+    const socket = raw.socket
+    const format = negotiate(query.format, raw.headers.accept)
 
     if (controls !== null) {
-      if (controls.delay !== undefined && controls.delay > 0) await sleep(controls.delay)
       if (controls.status !== undefined) reply.code(controls.status)
       if (controls.headers.length > 0) applyHeaders(reply, controls.headers)
       if (controls.headers.length > 0 || controls.body !== undefined || controls.contentType !== undefined) {
