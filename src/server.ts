@@ -1,6 +1,7 @@
 // Builds the Fastify server (HTTP settings, logger) around the app plugin, and runs it as a process:
 // listen, drain on SIGTERM/SIGINT, exit.
 import { randomUUID } from 'node:crypto'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
 import closeWithGrace from 'close-with-grace'
 import { resolveOptions, type Options } from './config.ts'
@@ -60,6 +61,34 @@ function loggerOptions (opts: Options): FastifyServerOptions['logger'] {
   }
 }
 
+/**
+ * HTTP/2 lets a client send any token as its method. Fastify cannot route a method it does not know, and
+ * then logs two warnings with its whole route tree for each such request: a log flood any client could
+ * start. Those requests get 501 (RFC 9110 §15.6.2) before they reach Fastify. (HTTP/1.1 needs no guard:
+ * Node's parser only passes the methods the echo registers.)
+ */
+function refuseUnknownMethods (fastify: FastifyInstance): void {
+  fastify.addHook('onReady', async () => {
+    const known = new Set(fastify.supportedMethods)
+    const server = fastify.server
+    const handlers = server.listeners('request') as Array<(req: IncomingMessage, res: ServerResponse) => void>
+    server.removeAllListeners('request')
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      if (known.has(req.method ?? '')) {
+        for (const handler of handlers) handler(req, res)
+        return
+      }
+      const body = JSON.stringify({
+        statusCode: 501,
+        error: 'Not Implemented',
+        message: `method ${JSON.stringify(req.method)} is not one echoscope can route; it echoes the methods Node's HTTP/1.1 parser knows`
+      })
+      res.writeHead(501, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) })
+      res.end(body)
+    })
+  })
+}
+
 /** A ready-to-listen echoscope server. Options are validated here; a bad one throws ConfigError. */
 export async function buildServer (input: Partial<Options> = {}): Promise<FastifyInstance> {
   const opts = resolveOptions(input)
@@ -105,6 +134,7 @@ export async function buildServer (input: Partial<Options> = {}): Promise<Fastif
   // The echo reads bodies itself for every method (GET with a body too), so Fastify's parsing step,
   // which would refuse some inputs an echo must show, is switched off for all methods.
   for (const m of fastify.supportedMethods) fastify.addHttpMethod(m, { hasBody: false, overrideExisting: true })
+  if (tlsHere && opts.http2) refuseUnknownMethods(fastify)
   fastify.decorate('echoscope', { options: opts, state, stats: createStats(), setFallback: (fn) => { late.echo = fn }, observeResponses: fn => logController.observe(fn), tls, transports: { tcp: [], udp: [] } })
   const tracing = tracingWanted(process.env) ? await setupTracing() : null
   if (tracing !== null) {

@@ -114,7 +114,7 @@ export function spawnServer (args: string[], env: NodeJS.ProcessEnv = {}): Promi
     let out = ''
     const onData = (d: Buffer) => {
       out += d
-      const m = /Server listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(out)
+      const m = /Server listening at https?:\/\/127\.0\.0\.1:(\d+)/.exec(out)
       if (m !== null) resolve({ child, port: Number(m[1]), output: () => out })
     }
     child.stdout.on('data', onData)

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generate } from 'selfsigned'
 import WebSocket from 'ws'
-import { freePort, getJson, runCli, startEcho } from './helper.ts'
+import { freePort, getJson, runCli, spawnServer, startEcho, waitFor } from './helper.ts'
 
 interface Got { status: number, json: any, alpn: string | false | null }
 
@@ -108,6 +108,38 @@ test('--http2: HTTP/2 by ALPN, HTTP/1.1 fallback on the same port', async (t) =>
   const h1 = await get(port, '/h1', { ALPNProtocols: ['http/1.1'] })
   assert.equal(h1.json.httpVersion, '1.1')
   assert.equal(h1.alpn, 'http/1.1')
+})
+
+test('--http2: a method token Fastify cannot route gets 501 JSON, no log flood, and the server goes on', async (t) => {
+  const { child, port, output } = await spawnServer(['--tls-self-signed', '--http2'])
+  t.after(() => child.kill('SIGKILL'))
+  const session = http2Connect(`https://localhost:${port}`, { rejectUnauthorized: false })
+  t.after(() => session.close())
+  const send = (headers: Record<string, string>) => new Promise<{ status: number, body: string }>((resolve, reject) => {
+    const req = session.request(headers)
+    let status = 0
+    let body = ''
+    req.setEncoding('utf8')
+    req.on('response', h => { status = Number(h[':status']) })
+    req.on('data', (d: string) => { body += d })
+    req.on('end', () => resolve({ status, body }))
+    req.on('error', reject)
+    req.end()
+  })
+  for (let i = 0; i < 20; i++) {
+    const r = await send({ ':method': `X-RANDOM-${i}`, ':path': '/h2' })
+    assert.equal(r.status, 501)
+    const err = JSON.parse(r.body)
+    assert.equal(err.statusCode, 501)
+    assert.equal(err.error, 'Not Implemented')
+    assert.match(err.message, new RegExp(`"X-RANDOM-${i}"`))
+  }
+  const ok = await send({ ':method': 'PROPFIND', ':path': '/h2' })
+  assert.equal(ok.status, 200)
+  assert.equal(JSON.parse(ok.body).method, 'PROPFIND')
+  await waitFor(() => output().includes('"method":"PROPFIND"'))
+  assert.ok(!output().includes('likely a fastify bug'), 'Fastify\'s 404 fallback warnings never run')
+  assert.ok(output().length < 4000, `${output().length} bytes of log for 21 requests`)
 })
 
 test('client certificates forwarded by gateways are decoded (Envoy XFCC, nginx, Traefik)', async (t) => {
