@@ -136,7 +136,7 @@ test('a client that floods and never reads is closed with 1008 once its queue pa
 })
 
 test('RSS stays flat while a client floods 300 MB and never reads', async (t) => {
-  const { port } = await startEcho(t)
+  const { port, app } = await startEcho(t)
   const ws = await open(`ws://127.0.0.1:${port}/ws`)
   const socket = (ws as unknown as { _socket: import('node:net').Socket })._socket
   socket.pause()
@@ -153,8 +153,11 @@ test('RSS stays flat while a client floods 300 MB and never reads', async (t) =>
     sent += chunk.length
     peak = Math.max(peak, process.memoryUsage().rss)
   }
+  // A paused socket never reads the server's close (or reset), so the client only sees it once it reads.
+  socket.resume()
   await done
   assert.ok(peak - before < 120 * 1024 * 1024, `RSS grew ${Math.round((peak - before) / 1048576)} MB while ${Math.round(sent / 1048576)} MB were sent`)
+  assert.equal(app.echoscope.stats.ws.limitHits.get('backpressure'), 1, 'the server cut the connection that would not read')
 })
 
 test('per-connection message rate over the limit closes with 1008', async (t) => {
