@@ -8,7 +8,7 @@ import { buildEcho } from '../echo/build.ts'
 import { describeCertificate } from '../echo/certificate.ts'
 import { parseBody, type BodyLimits } from '../echo/body.ts'
 import { readControls, type Controls, type ControlLimits } from '../echo/controls.ts'
-import { negotiate } from '../echo/negotiate.ts'
+import { negotiate, type Format } from '../echo/negotiate.ts'
 import { hasBody, readBody } from '../echo/read-body.ts'
 import { sseEcho } from '../echo/sse.ts'
 import { formatText } from '../echo/formats/text.ts'
@@ -140,18 +140,17 @@ export function makeEchoHandler (opts: EchoRouteOptions) {
 
   function respond (request: FastifyRequest, reply: FastifyReply, query: Record<string, string | string[]>, controls: Controls | null, body: Buffer | null, parsed: ParsedBody, receivedAt: Date): unknown {
     const echo = buildEcho(snapshot(request, query, body, receivedAt), parsed, opts.identity)
-    if (history !== null) history.add(echo, controls?.status ?? 200)
+    const format = negotiate(query.format, request.raw.headers.accept)
+    // Serialised once: the JSON response and the history entry are the same bytes.
+    const json = history !== null || (format === 'json' && controls?.body === undefined) ? JSON.stringify(echo) : ''
+    if (history !== null) history.add(echo, json, controls?.status ?? 200)
     if (controls?.delay !== undefined && controls.delay > 0) {
-      return sleep(controls.delay).then(() => answer(request, reply, query, controls, body, echo))
+      return sleep(controls.delay).then(() => answer(reply, format, controls, body, echo, json, request))
     }
-    return answer(request, reply, query, controls, body, echo)
+    return answer(reply, format, controls, body, echo, json, request)
   }
 
-  function answer (request: FastifyRequest, reply: FastifyReply, query: Record<string, string | string[]>, controls: Controls | null, body: Buffer | null, echo: Echo): unknown {
-    const raw = request.raw
-    const socket = raw.socket
-    const format = negotiate(query.format, raw.headers.accept)
-
+  function answer (reply: FastifyReply, format: Format, controls: Controls | null, body: Buffer | null, echo: Echo, json: string, request: FastifyRequest): unknown {
     if (controls !== null) {
       if (controls.status !== undefined) reply.code(controls.status)
       if (controls.headers.length > 0) applyHeaders(reply, controls.headers)
@@ -171,7 +170,7 @@ export function makeEchoHandler (opts: EchoRouteOptions) {
     switch (format) {
       case 'json':
         if (!reply.hasHeader('content-type')) reply.type(JSON_TYPE)
-        return reply.send(JSON.stringify(echo))
+        return reply.send(json)
       case 'text':
         if (!reply.hasHeader('content-type')) reply.type('text/plain; charset=utf-8')
         return reply.send(formatText(echo, body))
@@ -185,7 +184,7 @@ export function makeEchoHandler (opts: EchoRouteOptions) {
       case 'gateway-api':
         // Exactly application/json: the Gateway API conformance client ignores bodies of any other type.
         if (!reply.hasHeader('content-type')) reply.header('content-type', 'application/json')
-        return reply.send(Buffer.from(JSON.stringify(formatGatewayApi(echo, { ...opts.gateway, httpPort: String(socket.localPort ?? '') }))))
+        return reply.send(Buffer.from(JSON.stringify(formatGatewayApi(echo, { ...opts.gateway, httpPort: String(request.raw.socket.localPort ?? '') }))))
       case 'sse':
         return sendSse(echo, controls, reply)
     }

@@ -20,8 +20,11 @@ export interface HistoryFilter {
 }
 
 export interface HistoryStore {
-  /** keeps the echo (called on the hot path: cheap, never throws, never waits) */
-  add: (echo: Echo, statusCode: number) => void
+  /**
+   * Keeps the echo; `json` is the echo as JSON (the response's own bytes when the format is JSON). Called on
+   * the hot path: cheap, never throws, never waits.
+   */
+  add: (echo: Echo, json: string, statusCode: number) => void
   /** newest first */
   list: (filter: HistoryFilter) => Promise<HistoryEntry[]>
   get: (id: string) => Promise<HistoryEntry | undefined>
@@ -63,21 +66,33 @@ export function redact (echo: Echo, statusCode: number, secret: ReadonlySet<stri
   return entry
 }
 
-function matches (e: HistoryEntry, f: HistoryFilter): boolean {
+/** What a filter looks at. */
+interface Listed { path: string, method: string, receivedAt: string }
+
+function matches (e: Listed, f: HistoryFilter): boolean {
   if (f.pathPrefix !== undefined && !e.path.startsWith(f.pathPrefix)) return false
   if (f.method !== undefined && e.method !== f.method) return false
   if (f.since !== undefined && Date.parse(e.receivedAt) <= f.since) return false
   return true
 }
 
-/** A ring of the last `size` entries. Redaction is done when an entry is read, not on the request path. */
+/**
+ * A request of this replica as the ring keeps it: its JSON (one flat string, so the garbage collector has
+ * nothing to trace while it waits in the ring) and the few fields that filters and look-ups read.
+ */
+interface Kept extends Listed { json: string, statusCode: number, requestId: string }
+
+/**
+ * A ring of the last `size` entries. Redaction (and parsing) is done when an entry is read, not on the
+ * request path.
+ */
 export function memoryHistory (opts: HistoryOptions): HistoryStore & { push: (entry: HistoryEntry) => void } {
   const secret = new Set(opts.redactHeaders.map(h => h.toLowerCase()))
-  const ring: Array<{ echo: Echo, statusCode: number } | HistoryEntry | undefined> = new Array(opts.size)
+  const ring: Array<Kept | HistoryEntry | undefined> = new Array(opts.size)
   let next = 0
   const subscribers = new Set<(entry: HistoryEntry) => void>()
-  const view = (slot: { echo: Echo, statusCode: number } | HistoryEntry): HistoryEntry =>
-    'echo' in slot ? redact(slot.echo, slot.statusCode, secret, opts.bodyLimit) : slot
+  const view = (slot: Kept | HistoryEntry): HistoryEntry =>
+    'json' in slot ? redact(JSON.parse(slot.json) as Echo, slot.statusCode, secret, opts.bodyLimit) : slot
 
   function * newestFirst () {
     for (let i = 1; i <= opts.size; i++) {
@@ -88,8 +103,8 @@ export function memoryHistory (opts: HistoryOptions): HistoryStore & { push: (en
   }
 
   return {
-    add (echo, statusCode) {
-      const slot = { echo, statusCode }
+    add (echo, json, statusCode) {
+      const slot: Kept = { json, statusCode, requestId: echo.requestId, path: echo.path, method: echo.method, receivedAt: echo.receivedAt }
       ring[next] = slot
       next = (next + 1) % opts.size
       if (subscribers.size > 0) {
@@ -105,16 +120,15 @@ export function memoryHistory (opts: HistoryOptions): HistoryStore & { push: (en
     async list (f) {
       const out: HistoryEntry[] = []
       for (const slot of newestFirst()) {
-        const e = view(slot)
-        if (matches(e, f)) out.push(e)
+        if (!matches(slot, f)) continue
+        out.push(view(slot))
         if (out.length >= f.limit) break
       }
       return out
     },
     async get (id) {
       for (const slot of newestFirst()) {
-        const e = 'echo' in slot ? slot.echo : slot
-        if (e.requestId === id) return view(slot)
+        if (slot.requestId === id) return view(slot)
       }
       return undefined
     },
@@ -156,14 +170,14 @@ export function redisHistory (opts: HistoryOptions, url: string, log: FastifyBas
   }
 
   return {
-    add (echo, statusCode) {
-      local.add(echo, statusCode)
+    add (echo, json, statusCode) {
+      local.add(echo, json, statusCode)
       if (link === null || link.isDown()) return
-      const json = JSON.stringify(redact(echo, statusCode, secret, opts.bodyLimit))
+      const shared = JSON.stringify(redact(echo, statusCode, secret, opts.bodyLimit))
       link.client.multi()
-        .lpush(LIST_KEY, json)
+        .lpush(LIST_KEY, shared)
         .ltrim(LIST_KEY, 0, opts.size - 1)
-        .publish(CHANNEL, `{"origin":${JSON.stringify(origin)},"entry":${json}}`)
+        .publish(CHANNEL, `{"origin":${JSON.stringify(origin)},"entry":${shared}}`)
         .exec()
         .then(() => link.answered(), (err: Error) => link.failed(err))
     },
