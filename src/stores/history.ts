@@ -104,6 +104,9 @@ export function memoryHistory (opts: HistoryOptions): HistoryStore & { push: (en
 
   return {
     add (echo, json, statusCode) {
+      // A body over --history-body-limit is never shown (redact drops it): it is not kept either, so the ring
+      // holds at most `size` small entries whatever --body-limit lets in.
+      if (echo.bodyBytes > opts.bodyLimit && echo.body !== null) json = JSON.stringify({ ...echo, body: null })
       const slot: Kept = { json, statusCode, requestId: echo.requestId, path: echo.path, method: echo.method, receivedAt: echo.receivedAt }
       ring[next] = slot
       next = (next + 1) % opts.size

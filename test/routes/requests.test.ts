@@ -2,6 +2,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { request as httpRequest } from 'node:http'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { getJson, startEcho, waitFor } from '../helper.ts'
 import { startRedis } from '../redis.ts'
 
@@ -53,6 +55,25 @@ test('the history keeps the last --history-size, redacts secrets, drops big bodi
   assert.equal(big.bodyBytes, 100)
   for (let i = 0; i < 5; i++) await fetch(url + '/n' + i)
   assert.deepEqual((await getJson(fetch(url + '/requests'))).requests.map((r: any) => r.path), ['/n4', '/n3', '/n2'])
+})
+
+test('big bodies are not kept in memory by the history: heap stays flat after 30 bodies of 2 MB', async (t) => {
+  setFlagsFromString('--expose-gc')
+  const gc = runInNewContext('gc') as () => void
+  const { url } = await startEcho(t, { historySize: 100, bodyLimit: 4 * 1024 * 1024 })
+  const body = 'z'.repeat(2 * 1024 * 1024)
+  await (await fetch(url + '/warm', { method: 'POST', body, headers: { 'content-type': 'text/plain' } })).arrayBuffer()
+  gc()
+  const before = process.memoryUsage().heapUsed
+  for (let i = 0; i < 30; i++) await (await fetch(url + '/big' + i, { method: 'POST', body, headers: { 'content-type': 'text/plain' } })).arrayBuffer()
+  gc()
+  const grown = process.memoryUsage().heapUsed - before
+  assert.ok(grown < 16 * 1024 * 1024, `heap grew ${Math.round(grown / 1048576)} MB for 60 MB of bodies`)
+  const entry = (await getJson(fetch(url + '/requests?limit=1'))).requests[0]
+  assert.equal(entry.path, '/big29')
+  assert.equal(entry.body, null)
+  assert.equal(entry.bodyTruncated, true)
+  assert.equal(entry.bodyBytes, 2 * 1024 * 1024)
 })
 
 function readEvents (url: string, onEvent: (name: string, data: any) => void): () => void {
