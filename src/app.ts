@@ -85,7 +85,8 @@ export async function app (fastify: FastifyInstance, opts: AppOptions) {
   // router cannot match (absolute-form, `*`, over-long paths), through the not-found handler.
   await fastify.register(echoRoutes, echoOpts)
   const fallback = makeEchoHandler(echoOpts)
-  fastify.setNotFoundHandler(fallback)
+  const limit = fastify.hasDecorator('echoscopeRateLimit') ? fastify.echoscopeRateLimit.hook : undefined
+  fastify.setNotFoundHandler(limit === undefined ? {} : { preHandler: limit }, fallback)
   fastify.echoscope.setFallback(async (request, reply) => {
     // frameworkErrors has no error handling of its own: a bad control must still become its 400.
     try {

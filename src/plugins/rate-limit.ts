@@ -35,6 +35,8 @@ export interface RateLimitState {
   redisErrors: number
   /** true while Redis is configured and unreachable */
   redisDown: () => boolean
+  /** the limiter as a hook, for the not-found handler (app.ts): no route hook reaches it */
+  hook?: (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void
 }
 
 /**
@@ -354,11 +356,9 @@ async function rateLimitPlugin (app: FastifyInstance) {
     if (!hooks.includes(routeHook)) route.onRequest = [...hooks, routeHook]
   })
 
-  // The not-found handler runs the root's hooks; every matched route only pays the is404 check.
-  app.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
-    if (!request.is404) return done()
-    routeHook(request, reply, done)
-  })
+  // The not-found handler is set up by app.ts after the echo routes; it takes this hook as its preHandler,
+  // so matched routes pay nothing for it.
+  state.hook = routeHook
 
   // Targets Fastify cannot decode (`/%zz`, over-long parameters) reach the echo through frameworkErrors,
   // with no hooks at all: wrap the fallback the app installs after this plugin.
