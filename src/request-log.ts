@@ -31,7 +31,7 @@ export class RequestLogController extends LogController {
   }
 
   override requestCompleted (err: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
-    this.completed(err, request, reply, reply.elapsedTime)
+    this.#completed(err, request, reply, reply.elapsedTime)
   }
 
   /**
@@ -40,10 +40,10 @@ export class RequestLogController extends LogController {
    */
   trackFallback (request: FastifyRequest, reply: FastifyReply): void {
     const start = performance.now()
-    reply.raw.once('finish', () => this.completed(null, request, reply, performance.now() - start))
+    reply.raw.once('finish', () => this.#completed(null, request, reply, performance.now() - start))
   }
 
-  completed (err: Error | null | undefined, request: FastifyRequest, reply: FastifyReply, elapsedMs: number): void {
+  #completed (err: Error | null | undefined, request: FastifyRequest, reply: FastifyReply, elapsedMs: number): void {
     for (const fn of this.#observers) fn(request, reply, elapsedMs)
     if (!this.#opts.logRequests) return
     const raw = request.raw

@@ -332,18 +332,22 @@ async function rateLimitPlugin (app: FastifyInstance) {
   // A callback hook rather than an async one: on the hot path it saves two promise layers per request.
   // After a 429 it leaves `done` uncalled, as Fastify asks of a hook that replied.
   function routeHook (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
-    const key = keyOf(request)
-    if (key === null) return done()
-    request.echoscopeRateLimitKey = key
+    if (!keyed(request)) return done()
     check(request).then(r => { if (!answer(r, request, reply)) done() }, done)
   }
 
   /** For the fallback, which runs outside Fastify's hooks: true when the 429 was sent. */
   async function limit (request: FastifyRequest, reply: FastifyReply): Promise<boolean> {
+    if (!keyed(request)) return false
+    return answer(await check(request), request, reply)
+  }
+
+  /** Hands the request's key to @fastify/rate-limit's keyGenerator; false when the allow list exempts it. */
+  function keyed (request: FastifyRequest): boolean {
     const key = keyOf(request)
     if (key === null) return false
     request.echoscopeRateLimitKey = key
-    return answer(await check(request), request, reply)
+    return true
   }
 
   // Every route registered after this plugin (the echo, and its WebSocket upgrades on GET) gets the hook,
