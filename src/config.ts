@@ -122,6 +122,7 @@ export const OptionsSchema = Type.Object({
     { kind: 'string', allowed: 'ip or header:NAME (e.g. header:x-api-key)' }),
   rateLimitAllow: opt(Type.Array(Type.String({ minLength: 1 }), { default: ['loopback', 'uniquelocal'], description: 'clients never limited: IPs, CIDR ranges, loopback/linklocal/uniquelocal, or header values (empty: limit everyone)' }),
     { kind: 'list', allowed: 'a comma-separated list of IP addresses, CIDR ranges, loopback/linklocal/uniquelocal, or header values' }),
+  rateLimitHeaders: bool(false, 'send the RateLimit headers on every counted echo, not only on the 429'),
   redisUrl: opt(Type.String({ default: '', pattern: '^(|rediss?://.+)$', description: 'Redis for the shared rate limit (and history), e.g. redis://127.0.0.1:6379/0' }),
     { kind: 'string', allowed: 'empty or a redis:// or rediss:// URL' }),
 

@@ -12,7 +12,9 @@
 import { hash } from 'node:crypto'
 import { isIP } from 'node:net'
 import fp from 'fastify-plugin'
-import fastifyRateLimit from '@fastify/rate-limit'
+import fastifyRateLimit, { type FastifyRateLimitStore, type FastifyRateLimitStoreCtor } from '@fastify/rate-limit'
+// The plugin's own in-memory store (no exports map: the file is the package's public layout since v5).
+import LocalStore from '@fastify/rate-limit/store/LocalStore.js'
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction, RouteOptions } from 'fastify'
 import { connectRedis, describeRedisUrl, type RedisLink } from '../stores/redis.ts'
 import { redisRateLimitStore } from '../stores/rate-limit-redis.ts'
@@ -282,25 +284,30 @@ async function rateLimitPlugin (app: FastifyInstance) {
     if (!redis.isDown()) app.log.info({ redis: describeRedisUrl(opts.redisUrl) }, 'rate limit shared through Redis')
   }
 
+  // The counting store is made here and handed to @fastify/rate-limit (which builds its store with `new`,
+  // and a constructor returning an object yields that object), so the route hook below can reach the very
+  // same store without the plugin's checker: createRateLimit's applyRateLimit costs three promise turns, an
+  // argument array and a frozen routeOptions per request, about as much as the rest of the limiter together.
+  // In memory it is the plugin's own LocalStore (fixed window, LRU of clients); its callback runs
+  // synchronously, so a counted request costs no promise at all.
+  const store: FastifyRateLimitStore = link !== null
+    ? new (redisRateLimitStore(link, {
+      onError: () => {
+        state.redisErrors++
+        metrics?.redisErrors.inc()
+      }
+    }))({})
+    : new LocalStore(false, false, LOCAL_CACHE_SIZE)
   await app.register(fastifyRateLimit, {
     global: false, // routes get our hook below, not the plugin's
     max,
     timeWindow: windowMs,
-    cache: LOCAL_CACHE_SIZE,
     skipOnError: true,
     keyGenerator: (request: FastifyRequest) => request.echoscopeRateLimitKey,
-    ...(link !== null
-      ? {
-          store: redisRateLimitStore(link, {
-            onError: () => {
-              state.redisErrors++
-              metrics?.redisErrors.inc()
-            }
-          })
-        }
-      : {})
+    store: function sharedStore () { return store } as unknown as FastifyRateLimitStoreCtor
   })
   app.decorateRequest('echoscopeRateLimitKey', '')
+  // The plugin's own checker, for the fallback (targets the router cannot decode): rare, so its cost is fine.
   const check = app.createRateLimit()
 
   const maxText = String(max)
@@ -308,20 +315,21 @@ async function rateLimitPlugin (app: FastifyInstance) {
   const policy = `"echo";q=${max};w=${Math.max(1, Math.round(windowMs / 1000))}`
   const messageStart = `rate limit exceeded: more than ${max} requests per ${seconds(windowMs)} from one client; retry in `
 
-  type Result = Awaited<ReturnType<typeof check>>
-
-  /** Sets the RateLimit headers; when the request is over the limit also sends the 429 and returns true. */
-  function answer (r: Result, request: FastifyRequest, reply: FastifyReply): boolean {
-    // ttl 0: the store failed and the plugin skipped it (skipOnError); serve without headers rather than
-    // claim a full quota.
-    if (r.isAllowed || r.ttl === 0) return false
-    const reset = String(r.ttlInSeconds)
+  /**
+   * Sets the RateLimit headers from the client's count and the ms left in its window; when the request is
+   * over the limit also sends the 429 and returns true.
+   */
+  function answer (current: number, ttl: number, request: FastifyRequest, reply: FastifyReply): boolean {
+    const exceeded = current > max
+    if (!exceeded && !opts.rateLimitHeaders) return false
+    const remaining = exceeded ? 0 : max - current
+    const reset = String(Math.ceil(ttl / 1000))
     reply.header('x-ratelimit-limit', maxText)
-    reply.header('x-ratelimit-remaining', String(r.remaining))
+    reply.header('x-ratelimit-remaining', String(remaining))
     reply.header('x-ratelimit-reset', reset)
     reply.header('ratelimit-policy', policy)
-    reply.header('ratelimit', `"echo";r=${r.remaining};t=${reset}`)
-    if (!r.isExceeded) return false
+    reply.header('ratelimit', `"echo";r=${remaining};t=${reset}`)
+    if (!exceeded) return false
     state.rateLimited++
     metrics?.rateLimited.inc()
     reply.code(429).header('retry-after', reset).header('x-request-id', request.id).type(JSON_TYPE)
@@ -329,25 +337,26 @@ async function rateLimitPlugin (app: FastifyInstance) {
     return true
   }
 
-  // A callback hook rather than an async one: on the hot path it saves two promise layers per request.
-  // After a 429 it leaves `done` uncalled, as Fastify asks of a hook that replied.
+  // A callback hook calling the store directly: synchronous in memory, one callback with Redis. After a
+  // 429 it leaves `done` uncalled, as Fastify asks of a hook that replied. A store error (Redis away) has
+  // been counted and logged by the store: the request is served unchecked (fail open).
   function routeHook (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
-    if (!keyed(request)) return done()
-    check(request).then(r => { if (!answer(r, request, reply)) done() }, done)
+    const key = keyOf(request)
+    if (key === null) return done()
+    store.incr(key, (err, res) => {
+      if (err !== null || res === undefined || !answer(res.current, res.ttl, request, reply)) done()
+    }, windowMs, max)
   }
 
   /** For the fallback, which runs outside Fastify's hooks: true when the 429 was sent. */
   async function limit (request: FastifyRequest, reply: FastifyReply): Promise<boolean> {
-    if (!keyed(request)) return false
-    return answer(await check(request), request, reply)
-  }
-
-  /** Hands the request's key to @fastify/rate-limit's keyGenerator; false when the allow list exempts it. */
-  function keyed (request: FastifyRequest): boolean {
     const key = keyOf(request)
     if (key === null) return false
     request.echoscopeRateLimitKey = key
-    return true
+    const r = await check(request)
+    // ttl 0: the store failed and the plugin skipped it (skipOnError): served unchecked.
+    if (r.isAllowed || r.ttl === 0) return false
+    return answer(max - r.remaining + (r.isExceeded ? 1 : 0), r.ttl, request, reply)
   }
 
   // Every route registered after this plugin (the echo, and its WebSocket upgrades on GET) gets the hook,

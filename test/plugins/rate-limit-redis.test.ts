@@ -41,7 +41,7 @@ async function until<T> (what: string, fn: () => Promise<T | undefined>, timeout
 }
 
 async function spawnLimited (t: TestContext, args: string[]): Promise<{ child: ChildProcess, port: number, output: () => string }> {
-  const server = await spawnServer(['--rate-limit-allow', '', ...args], { ECHOSCOPE_LOG_REQUESTS: 'false' })
+  const server = await spawnServer(['--rate-limit-allow', '', '--rate-limit-headers', ...args], { ECHOSCOPE_LOG_REQUESTS: 'false' })
   t.after(() => { server.child.kill('SIGKILL') })
   return server
 }
@@ -111,7 +111,7 @@ test('Redis unreachable at start: the server starts and serves; the limit takes 
   const redis = await startRedis(t)
   await redis.kill()
   const started = Date.now()
-  const { port } = await startEcho(t, { redisUrl: redis.url, rateLimitMax: 2, rateLimitAllow: [] })
+  const { port } = await startEcho(t, { redisUrl: redis.url, rateLimitMax: 2, rateLimitAllow: [], rateLimitHeaders: true })
   assert.ok(Date.now() - started < 3000, 'start is not held up by the missing Redis')
   for (let i = 0; i < 4; i++) assert.deepEqual(await hit(port), { status: 200, remaining: null })
   assert.equal(await metric(port, 'echoscope_redis_errors_total'), 4)

@@ -39,7 +39,21 @@ async function statuses (port: number, n: number, path = '/', opts: Parameters<t
 }
 
 test('over --rate-limit-max the echo answers 429 with the JSON error, Retry-After and RateLimit headers', async (t) => {
-  const { port } = await startEcho(t, { rateLimitMax: 3, rateLimitWindow: 60000, rateLimitAllow: [] })
+  // By default the served echoes carry no RateLimit headers; only the 429 does.
+  const quiet = await startEcho(t, { rateLimitMax: 1, rateLimitAllow: [] })
+  const served = await send(quiet.port, '/orders')
+  assert.equal(served.status, 200)
+  for (const name of ['x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset', 'ratelimit-policy', 'ratelimit']) {
+    assert.equal(served.headers[name], undefined, name)
+  }
+  const refused = await send(quiet.port, '/orders')
+  assert.equal(refused.status, 429)
+  assert.equal(refused.headers['x-ratelimit-limit'], '1')
+  assert.equal(refused.headers['x-ratelimit-remaining'], '0')
+  assert.equal(refused.headers['ratelimit-policy'], '"echo";q=1;w=60')
+
+  // --rate-limit-headers: every counted echo carries them, counting down.
+  const { port } = await startEcho(t, { rateLimitMax: 3, rateLimitWindow: 60000, rateLimitAllow: [], rateLimitHeaders: true })
   const remaining: string[] = []
   for (const method of ['GET', 'POST', 'PUT']) {
     const res = await send(port, '/orders', { method })
@@ -71,7 +85,7 @@ test('over --rate-limit-max the echo answers 429 with the JSON error, Retry-Afte
 })
 
 test('the window ends: after Retry-After the client is served again', async (t) => {
-  const { port } = await startEcho(t, { rateLimitMax: 1, rateLimitWindow: 2000, rateLimitAllow: [] })
+  const { port } = await startEcho(t, { rateLimitMax: 1, rateLimitWindow: 2000, rateLimitAllow: [], rateLimitHeaders: true })
   assert.equal((await send(port)).status, 200)
   const refused = await send(port)
   assert.equal(refused.status, 429)
@@ -98,7 +112,7 @@ test('clients are counted apart: another address, or another client behind a tru
 })
 
 test('--rate-limit-allow: an address, a CIDR range, and the default (loopback, private networks)', async (t) => {
-  const one = await startEcho(t, { rateLimitMax: 1, rateLimitAllow: ['127.0.0.2'] })
+  const one = await startEcho(t, { rateLimitMax: 1, rateLimitAllow: ['127.0.0.2'], rateLimitHeaders: true })
   const allowed = await send(one.port, '/', { from: '127.0.0.2' })
   assert.equal(allowed.headers['x-ratelimit-limit'], undefined, 'an allowed client gets no RateLimit headers')
   assert.deepEqual(await statuses(one.port, 3, '/', { from: '127.0.0.2' }), [200, 200, 200])
@@ -126,7 +140,7 @@ test('--rate-limit-key header:x-api-key: each key has its own budget; no header 
 
 test('system paths are never limited', async (t) => {
   for (const systemPrefix of ['', '/_']) {
-    const { port } = await startEcho(t, { rateLimitMax: 1, rateLimitAllow: [], systemPrefix })
+    const { port } = await startEcho(t, { rateLimitMax: 1, rateLimitAllow: [], systemPrefix, rateLimitHeaders: true })
     assert.deepEqual(await statuses(port, 2, '/echo'), [200, 429])
     for (const path of ['/healthz', '/readyz', '/metrics', '/openapi.json', '/docs/', '/requests']) {
       const res = await send(port, systemPrefix + path)
@@ -159,7 +173,7 @@ test('a WebSocket upgrade over the limit gets the 429 instead of the upgrade', a
 })
 
 test('targets the router cannot match (absolute-form, undecodable) are limited like any echo', async (t) => {
-  const { port } = await startEcho(t, { rateLimitMax: 2, rateLimitAllow: [] })
+  const { port } = await startEcho(t, { rateLimitMax: 2, rateLimitAllow: [], rateLimitHeaders: true })
   const absolute = await rawRequest(port, 'GET http://example.test/a HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n')
   assert.equal(absolute.status, 200)
   assert.equal(absolute.headers.get('x-ratelimit-remaining')?.[0], '1')
@@ -174,7 +188,7 @@ test('targets the router cannot match (absolute-form, undecodable) are limited l
 })
 
 test('--rate-limit-max 0 registers no limiter at all', async (t) => {
-  const { port } = await startEcho(t, { rateLimitMax: 0, rateLimitAllow: [] })
+  const { port } = await startEcho(t, { rateLimitMax: 0, rateLimitAllow: [], rateLimitHeaders: true })
   const res = await send(port, '/')
   assert.equal(res.headers['x-ratelimit-limit'], undefined)
   assert.deepEqual(await statuses(port, 5), [200, 200, 200, 200, 200])
