@@ -124,31 +124,78 @@ const STATUS_CLASSES = ['1xx', '1xx', '2xx', '3xx', '4xx', '5xx']
 
 type Observe = (method: string | undefined, route: string, statusCode: number, elapsedMs: number) => void
 
+interface Series {
+  labels: Record<string, string>
+  /** observations per bucket (not cumulative); the last slot is above the highest bound */
+  counts: Float64Array
+  sum: number
+  count: number
+}
+
 /**
- * `observe(method, route, status, ms)` into `histogram`, with each label child made once. The children sit in
- * a map by method and route (both bounded: known methods, route patterns), then by status class.
+ * The request histogram. prom-client's own observe() costs about 1.5 µs per request: it validates the labels,
+ * hashes them into a string, and finds the bucket by turning each bound into a property name. Here each
+ * label set's series is found once (by method, route and status class, all bounded) and an observation is a
+ * few array writes; the series are handed to prom-client when it is scraped (`collect`), so the exposition
+ * (bucket order, cumulative counts, +Inf, _sum, _count) is prom-client's own.
  */
-export function durationObserver (histogram: Histogram): Observe {
-  const children = new Map<string, Array<{ observe: (v: number) => void } | undefined>>()
-  return (method, route, statusCode, elapsedMs) => {
+export class DurationHistogram extends Histogram<'method' | 'route' | 'status_code'> {
+  #bounds: number[]
+  #series = new Map<string, Array<Series | undefined>>()
+
+  constructor (name: string, help: string, buckets: number[], registry: Registry) {
+    super({
+      name,
+      help,
+      labelNames: ['method', 'route', 'status_code'],
+      buckets,
+      registers: [registry],
+      collect () { (this as DurationHistogram).#publish() }
+    })
+    this.#bounds = [...buckets].sort((a, b) => a - b)
+  }
+
+  /** One finished request: `elapsedMs` milliseconds, by method, route pattern and status class. */
+  record: Observe = (method, route, statusCode, elapsedMs) => {
     const m = methodLabel(method)
     const key = m + ' ' + route
-    let byClass = children.get(key)
+    let byClass = this.#series.get(key)
     if (byClass === undefined) {
       byClass = []
-      children.set(key, byClass)
+      this.#series.set(key, byClass)
     }
     const cls = Math.min(5, Math.max(1, Math.floor(statusCode / 100)))
-    let child = byClass[cls]
-    if (child === undefined) {
-      child = histogram.labels({ method: m, route, status_code: STATUS_CLASSES[cls] })
-      byClass[cls] = child
+    let series = byClass[cls]
+    if (series === undefined) {
+      series = { labels: { method: m, route, status_code: STATUS_CLASSES[cls] }, counts: new Float64Array(this.#bounds.length + 1), sum: 0, count: 0 }
+      byClass[cls] = series
     }
-    child.observe(elapsedMs / 1000)
+    const seconds = elapsedMs / 1000
+    const bounds = this.#bounds
+    let i = 0
+    while (i < bounds.length && seconds > bounds[i]) i++
+    series.counts[i]++
+    series.sum += seconds
+    series.count++
+  }
+
+  // prom-client keeps a histogram's series in `hashMap` (hash → labels, per-bound counts, sum, count) and
+  // exports whatever is there; `reset()` empties it. The hash keys only need to be distinct.
+  #publish (): void {
+    this.reset()
+    const map = (this as unknown as { hashMap: Record<string, unknown> }).hashMap
+    let n = 0
+    for (const byClass of this.#series.values()) {
+      for (const series of byClass) {
+        if (series === undefined) continue
+        const bucketValues: Record<number, number> = {}
+        this.#bounds.forEach((bound, i) => { bucketValues[bound] = series.counts[i] })
+        map[String(n++)] = { labels: { ...series.labels }, bucketValues, sum: series.sum, count: series.count }
+      }
+    }
   }
 }
 
-// fastify-metrics is CommonJS with an `exports.default`; under nodenext the plugin is that property.
 const fastifyMetrics = (fastifyMetricsModule as unknown as { default: FastifyPluginAsync<Record<string, unknown>> }).default
 
 /** Starts the separate --metrics-port listener; a failure names the option, not --port. */
@@ -208,14 +255,9 @@ async function metricsPlugin (app: FastifyInstance) {
     routeMetrics: { enabled: false } // timed below, without per-request hooks
   })
   // The source document's avg_latency_ms is http_request_duration_seconds_sum / _count.
-  const duration = new Histogram({
-    name: 'http_request_duration_seconds',
-    help: 'HTTP request duration in seconds, by route pattern (never the raw path), method and status class',
-    labelNames: ['method', 'route', 'status_code'],
-    buckets: DURATION_BUCKETS,
-    registers: [registry]
-  })
-  const observe = durationObserver(duration)
+  const observe = new DurationHistogram('http_request_duration_seconds',
+    'HTTP request duration in seconds, by route pattern (never the raw path), method and status class',
+    DURATION_BUCKETS, registry).record
   app.echoscope.observeResponses((request, reply, elapsedMs) => {
     // Every response is timed; those no route matched (or the router could not decode) share one label value.
     observe(request.raw.method, request.routeOptions.url ?? UNMATCHED_ROUTE, reply.statusCode, elapsedMs)

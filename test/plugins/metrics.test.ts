@@ -7,6 +7,8 @@ import { createServer, type AddressInfo } from 'node:net'
 import WebSocket from 'ws'
 import { freePort, getJson, rawRequest, startEcho } from '../helper.ts'
 import { buildServer } from '../../src/server.ts'
+import { Histogram, Registry } from 'prom-client'
+import { DurationHistogram, methodLabel } from '../../src/plugins/metrics.ts'
 
 interface Sample { name: string, labels: Record<string, string>, value: number }
 
@@ -262,4 +264,30 @@ test('--metrics false: no /metrics, it is an echo path like any other', async (t
   const limited = await startEcho(t, { metrics: false, rateLimitMax: 1, rateLimitAllow: [] })
   assert.equal((await fetch(`${limited.url}/metrics`)).status, 200)
   assert.equal((await fetch(`${limited.url}/metrics`)).status, 429)
+})
+
+test('the request histogram exposes exactly what prom-client\'s own Histogram would for the same requests', async () => {
+  const buckets = [0.001, 0.01, 0.1]
+  const ours = new Registry()
+  const theirs = new Registry()
+  const record = new DurationHistogram('d_seconds', 'h', buckets, ours).record
+  const reference = new Histogram({ name: 'd_seconds', help: 'h', labelNames: ['method', 'route', 'status_code'], buckets, registers: [theirs] })
+  // On a bound, between bounds, above the highest; several methods, routes and status classes (407 and
+  // 404 share 4xx; an unknown method becomes OTHER).
+  const requests: Array<[string, string, number, number]> = [
+    ['GET', '/*', 200, 0.5], ['GET', '/*', 204, 1], ['GET', '/*', 200, 7], ['GET', '/*', 200, 250],
+    ['POST', '/*', 407, 0.01], ['POST', '/*', 404, 100], ['BREW', '__unmatched__', 501, 3]
+  ]
+  for (const [method, route, status, ms] of requests) {
+    record(method, route, status, ms)
+    reference.observe({ method: methodLabel(method), route, status_code: `${Math.floor(status / 100)}xx` }, ms / 1000)
+  }
+  const sorted = (text: string) => text.split('\n').sort().join('\n')
+  assert.equal(sorted(await ours.metrics()), sorted(await theirs.metrics()))
+  assert.match(await ours.metrics(), /d_seconds_bucket\{le="0.001",method="GET",route="\/\*",status_code="2xx"\} 2/)
+  // Scraping twice reports the same totals (nothing is counted twice), and later requests add to them.
+  record('GET', '/*', 200, 0.2)
+  reference.observe({ method: 'GET', route: '/*', status_code: '2xx' }, 0.0002)
+  await ours.metrics()
+  assert.equal(sorted(await ours.metrics()), sorted(await theirs.metrics()))
 })
