@@ -1,11 +1,11 @@
-// The batched stdout destination: lines keep their order, a turn's lines leave as one write, and nothing
-// is lost when the process exits right after logging.
+// The batched stdout destination: lines keep their order, leave as one write within BATCH_MS (at once past
+// BATCH_BYTES), and nothing is lost when the process exits right after logging.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { setImmediate as nextTurn } from 'node:timers/promises'
-import { BatchedDestination } from '../src/log-destination.ts'
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises'
+import { BATCH_BYTES, BATCH_MS, BatchedDestination } from '../src/log-destination.ts'
 
 function recorder () {
   const writes: string[] = []
@@ -21,18 +21,33 @@ function recorder () {
   }
 }
 
-test('lines written in one event-loop turn reach the destination as one write, in order', async () => {
+test('lines logged within BATCH_MS reach the destination as one write, in order, at most BATCH_MS later', async () => {
   const r = recorder()
   const dest = new BatchedDestination(r.boom)
   dest.write('a\n')
   dest.write('b\n')
-  dest.write('c\n')
-  assert.deepEqual(r.writes, [], 'nothing is written within the turn')
   await nextTurn()
+  dest.write('c\n')
+  assert.deepEqual(r.writes, [], 'nothing is written before the batch is due')
+  await sleep(BATCH_MS + 30)
   assert.deepEqual(r.writes, ['a\nb\nc\n'])
   dest.write('d\n')
-  await nextTurn()
+  await sleep(BATCH_MS + 30)
   assert.deepEqual(r.writes, ['a\nb\nc\n', 'd\n'])
+})
+
+test('a burst past BATCH_BYTES is written at once, so pending lines never hold much memory', () => {
+  const r = recorder()
+  const dest = new BatchedDestination(r.boom)
+  const line = 'x'.repeat(999) + '\n'
+  const n = Math.ceil(BATCH_BYTES / line.length)
+  for (let i = 0; i < n - 1; i++) dest.write(line)
+  assert.deepEqual(r.writes, [])
+  dest.write(line)
+  assert.equal(r.writes.length, 1)
+  assert.equal(r.writes[0], line.repeat(n))
+  dest.flushSync()
+  assert.equal(r.writes.length, 1, 'nothing was left pending')
 })
 
 test('flushSync writes what is pending at once, and flush calls back after it', async () => {
@@ -45,7 +60,7 @@ test('flushSync writes what is pending at once, and flush calls back after it', 
   dest.write('y\n')
   await new Promise<void>(resolve => dest.flush(() => resolve()))
   assert.deepEqual(r.writes, ['x\n', 'y\n'])
-  await nextTurn()
+  await sleep(BATCH_MS + 30)
   assert.deepEqual(r.writes, ['x\n', 'y\n'], 'the scheduled drain finds nothing left')
 })
 
