@@ -169,6 +169,21 @@ function done (body: unknown, bodyEncoding: ParsedBody['bodyEncoding'], decodedB
   return decodedBytes === undefined ? { body, bodyEncoding } : { body, bodyEncoding, decodedBytes }
 }
 
+/**
+ * The body as the echo shows it, when that needs no waiting: no content coding to undo and not multipart
+ * (the two steps that run off the main thread or stream). `undefined` means: use parseBody. This lets the
+ * common bodies (JSON, forms, text, binary) be echoed without a promise.
+ */
+export function parseBodySync (raw: Buffer | null, headers: Record<string, string | string[] | undefined>): ParsedBody | undefined {
+  if (raw === null || raw.length === 0) return { body: null, bodyEncoding: 'none' }
+  const encodingHeader = headers['content-encoding']
+  if (encodingHeader !== undefined && codingsToUndo(encodingHeader).length > 0) return undefined
+  const contentType = firstHeader(headers['content-type'])
+  const kind = kindOf(contentType)
+  if (kind === 'multipart') return undefined
+  return parseDecoded(raw, kind, contentType, undefined)
+}
+
 export async function parseBody (
   raw: Buffer | null,
   headers: Record<string, string | string[] | undefined>,
@@ -202,10 +217,16 @@ export async function parseBody (
   }
 
   const contentType = firstHeader(headers['content-type'])
-  switch (kindOf(contentType)) {
+  const kind = kindOf(contentType)
+  if (kind === 'multipart') return parseMultipart(buf, contentType as string, decodedBytes)
+  return parseDecoded(buf, kind, contentType, decodedBytes)
+}
+
+/** Decoded bytes of any kind but multipart → the echo's value. */
+function parseDecoded (buf: Buffer, kind: Kind | undefined, contentType: string | undefined, decodedBytes: number | undefined): ParsedBody {
+  switch (kind) {
     case 'json': return parseJson(buf, decodedBytes)
     case 'form': return parseForm(buf, decodedBytes)
-    case 'multipart': return parseMultipart(buf, contentType as string, decodedBytes)
     case 'text':
       return isUtf8(buf)
         ? done(buf.toString('utf8'), 'text', decodedBytes)

@@ -26,44 +26,44 @@ export function hasBody (req: IncomingMessage): boolean {
 
 /**
  * Collects the body, never holding more than `limit` bytes: a declared Content-Length over the limit is
- * refused before reading; a chunked body is cut off as soon as it passes the limit.
+ * refused before reading; a chunked body is cut off as soon as it passes the limit. `done` is called once.
  */
-export function readBody (req: IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const declared = req.headers['content-length']
-    if (declared !== undefined && Number(declared) > limit) {
-      reject(bodyTooLarge(limit))
+export function collectBody (req: IncomingMessage, limit: number, done: (err: HttpError | null, body: Buffer) => void): void {
+  const declared = req.headers['content-length']
+  if (declared !== undefined && Number(declared) > limit) {
+    done(bodyTooLarge(limit), EMPTY)
+    return
+  }
+  const chunks: Buffer[] = []
+  let received = 0
+  const onData = (chunk: Buffer) => {
+    received += chunk.length
+    if (received > limit) {
+      cleanup()
+      done(bodyTooLarge(limit), EMPTY)
       return
     }
-    const chunks: Buffer[] = []
-    let received = 0
-    const onData = (chunk: Buffer) => {
-      received += chunk.length
-      if (received > limit) {
-        cleanup()
-        reject(bodyTooLarge(limit))
-        return
-      }
-      chunks.push(chunk)
-    }
-    const onEnd = () => {
-      cleanup()
-      resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, received))
-    }
-    const onError = (err: Error) => {
-      cleanup()
-      reject(new HttpError(400, 'ECHOSCOPE_BODY_ABORTED', `request body could not be read: ${err.message}`))
-    }
-    const onAborted = () => onError(new Error('client aborted'))
-    function cleanup () {
-      req.removeListener('data', onData)
-      req.removeListener('end', onEnd)
-      req.removeListener('error', onError)
-      req.removeListener('aborted', onAborted)
-    }
-    req.on('data', onData)
-    req.on('end', onEnd)
-    req.on('error', onError)
-    req.on('aborted', onAborted)
-  })
+    chunks.push(chunk)
+  }
+  const onEnd = () => {
+    cleanup()
+    done(null, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, received))
+  }
+  const onError = (err: Error) => {
+    cleanup()
+    done(new HttpError(400, 'ECHOSCOPE_BODY_ABORTED', `request body could not be read: ${err.message}`), EMPTY)
+  }
+  const onAborted = () => onError(new Error('client aborted'))
+  function cleanup () {
+    req.removeListener('data', onData)
+    req.removeListener('end', onEnd)
+    req.removeListener('error', onError)
+    req.removeListener('aborted', onAborted)
+  }
+  req.on('data', onData)
+  req.on('end', onEnd)
+  req.on('error', onError)
+  req.on('aborted', onAborted)
 }
+
+const EMPTY = Buffer.alloc(0)

@@ -6,10 +6,10 @@ import type { TLSSocket } from 'node:tls'
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify'
 import { buildEcho } from '../echo/build.ts'
 import { describeCertificate } from '../echo/certificate.ts'
-import { parseBody, type BodyLimits } from '../echo/body.ts'
+import { parseBody, parseBodySync, type BodyLimits } from '../echo/body.ts'
 import { readControls, type Controls, type ControlLimits } from '../echo/controls.ts'
 import { negotiate, type Format } from '../echo/negotiate.ts'
-import { hasBody, readBody } from '../echo/read-body.ts'
+import { collectBody, hasBody } from '../echo/read-body.ts'
 import { sseEcho } from '../echo/sse.ts'
 import { formatText } from '../echo/formats/text.ts'
 import { formatHtml, HTML_CSP } from '../echo/formats/html.ts'
@@ -118,24 +118,36 @@ export function makeEchoHandler (opts: EchoRouteOptions) {
   const streams = opts.streams
   const history = opts.history
 
-  // Synchronous unless there is a body to read or a delay to wait: most echoes (GET, HEAD, no controls)
-  // then cost Fastify no promise to track, and answer without waiting for a microtask.
-  return function echoHandler (request: FastifyRequest, reply: FastifyReply): unknown {
+  // No promise on the common paths: a request without a body is answered synchronously, one with a body from
+  // the body's 'end' callback (parsed synchronously unless it has a content coding or is multipart). Fastify
+  // then has no promise to track, and the handler answers as soon as the bytes are in.
+  // It returns nothing: a returned reply is a thenable Fastify would wait on (end-of-stream listeners per
+  // request); errors reach Fastify's error handler through reply.send (settle) instead of a throw.
+  return function echoHandler (request: FastifyRequest, reply: FastifyReply): void {
     const receivedAt = new Date()
     reply.header('x-request-id', request.id)
     const raw = request.raw
     // Fastify leaves query null for a target its router could not decode; node:querystring copes with those.
     const query = (request.query ?? parseQuery(queryPart(raw.url ?? ''))) as Record<string, string | string[]>
     const controls: Controls | null = opts.noControls ? null : readControls(raw.rawHeaders, query, controlLimits)
-    if (hasBody(raw)) return withBody(request, reply, query, controls, receivedAt)
-    return respond(request, reply, query, controls, null, NO_BODY, receivedAt)
-  }
-
-  async function withBody (request: FastifyRequest, reply: FastifyReply, query: Record<string, string | string[]>, controls: Controls | null, receivedAt: Date): Promise<unknown> {
-    const raw = request.raw
-    const body = await readBody(raw, opts.bodyLimit)
-    const parsed = body.length === 0 ? NO_BODY : await parseBody(body, raw.headers, bodyLimits)
-    return respond(request, reply, query, controls, body, parsed, receivedAt)
+    if (!hasBody(raw)) {
+      settle(reply, () => respond(request, reply, query, controls, null, NO_BODY, receivedAt))
+      return
+    }
+    collectBody(raw, opts.bodyLimit, (err, body) => {
+      if (err !== null) {
+        reply.send(err)
+        return
+      }
+      const parsed = parseBodySync(body, raw.headers)
+      if (parsed === undefined) {
+        parseBody(body, raw.headers, bodyLimits).then(
+          decoded => settle(reply, () => respond(request, reply, query, controls, body, decoded, receivedAt)),
+          (err: Error) => reply.send(err))
+        return
+      }
+      settle(reply, () => respond(request, reply, query, controls, body, parsed, receivedAt))
+    })
   }
 
   function respond (request: FastifyRequest, reply: FastifyReply, query: Record<string, string | string[]>, controls: Controls | null, body: Buffer | null, parsed: ParsedBody, receivedAt: Date): unknown {
@@ -202,6 +214,19 @@ export function makeEchoHandler (opts: EchoRouteOptions) {
     reply.header('cache-control', 'no-cache')
     reply.type('text/event-stream; charset=utf-8')
     return reply.send(stream)
+  }
+}
+
+/**
+ * Runs `answer` outside Fastify's handler call (from a body callback): an error it throws or rejects with
+ * becomes the error response, as it would had the handler thrown.
+ */
+function settle (reply: FastifyReply, answer: () => unknown): void {
+  try {
+    const result = answer()
+    if (result instanceof Promise) result.catch((err: Error) => reply.send(err))
+  } catch (err) {
+    reply.send(err as Error)
   }
 }
 
