@@ -8,7 +8,7 @@
 // (default 3), BENCH_CONNECTIONS (HTTP, default 50), BENCH_PIPELINING (HTTP, default 1),
 // BENCH_TOOL (wrk|autocannon; default wrk when on PATH), BENCH_WS_CLIENTS (default 50),
 // BENCH_WS_IDLE (idle WebSockets for the memory check, default 5000),
-// BENCH_ONLY (bare|echoscope: run one side only), BENCH_ONLY_GROUP (http|ws),
+// BENCH_ONLY (bare|echoscope: run one side only), BENCH_PIN (0: do not pin CPUs, see affinity.ts), BENCH_ONLY_GROUP (http|ws),
 // BENCH_ECHOSCOPE_ENTRY (script in echoscope's slot, default dist/src/cli.js; dist/bench/bare-http.js
 // there checks the harness), BENCH_WS_ECHOSCOPE_ENTRY (the same for the WebSocket group, default
 // BENCH_ECHOSCOPE_ENTRY; dist/bench/bare-ws.js there checks the harness).
@@ -18,7 +18,9 @@ import { hrtime } from 'node:process'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { planAffinity, pinSelf } from './affinity.ts'
 import { httpGroup } from './http-group.ts'
+import { pinServers } from './servers.ts'
 import { pickHttpTool } from './http-load.ts'
 import { assertProcfs, CLOCK_TICKS, readCpuTicks, readSystemTicks, ticksToSeconds } from './proc.ts'
 import type { Measurement, MemoryMeasurement, Meter, Scenario, ScenarioGroup, Settings, Target } from './types.ts'
@@ -447,6 +449,7 @@ function writeResults (result: GroupResult, settings: Settings, tool: string): s
     generatedAt: new Date().toISOString(),
     node: process.version,
     cpus: CORES,
+    pinned: pinnedTo,
     clockTicks: CLOCK_TICKS,
     tool,
     settings,
@@ -455,6 +458,9 @@ function writeResults (result: GroupResult, settings: Settings, tool: string): s
   writeFileSync(file, JSON.stringify(doc, null, 2) + '\n')
   return file
 }
+
+/** 'server CPU x, load CPU y', or null when unpinned: recorded with the results. */
+let pinnedTo: string | null = null
 
 async function main (): Promise<void> {
   assertProcfs()
@@ -472,6 +478,15 @@ async function main (): Promise<void> {
   const defaultEntry = join(ROOT, 'dist', 'src', 'cli.js')
   const startedAt = Date.now()
 
+  const { affinity, why } = planAffinity()
+  if (affinity !== null) {
+    pinSelf(affinity)
+    pinServers(affinity)
+    pinnedTo = `server CPU ${affinity.server}, load CPU ${affinity.load}`
+    log(`servers pinned to CPU ${affinity.server}, the load generator to CPU ${affinity.load} (BENCH_PIN=0: unpinned)`)
+  } else {
+    log(`not pinned (${why}): throughput moves with where the scheduler puts the server`)
+  }
   log(`${settings.rounds} interleaved rounds × ${settings.durationSec} s per server and scenario, after ${settings.warmupSec} s of warm-up each`)
   let failed = 0
   for (const [group, tool] of groups) {

@@ -1,6 +1,7 @@
 // Servers under test run as child processes so the load generator never shares an event loop
 // (or, on a 2-core machine, a core) with them.
 import { spawn } from 'node:child_process'
+import { onServerCpu, type Affinity } from './affinity.ts'
 import type { ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
@@ -114,6 +115,13 @@ async function waitUntilUp (child: ChildProcess, baseUrl: string, ready: ReadyCh
  * A Node script started as `node <script> --port <free port> --host 127.0.0.1 ...args`, with its
  * output discarded (stdio 'ignore') so logging costs what it costs in production, not a pipe to us.
  */
+let serverAffinity: Affinity | null = null
+
+/** Servers started from now on run on these CPUs (see affinity.ts); null: wherever the scheduler puts them. */
+export function pinServers (affinity: Affinity | null): void {
+  serverAffinity = affinity
+}
+
 export function nodeServer (label: string, script: string, ready: ReadyCheck, args: string[] = []): TargetSpec {
   return {
     label,
@@ -122,7 +130,8 @@ export function nodeServer (label: string, script: string, ready: ReadyCheck, ar
       const port = await freePort()
       const baseUrl = `http://${HOST}:${port}`
       const argv = [script, '--port', String(port), '--host', HOST, ...args]
-      const child = spawn(process.execPath, argv, { stdio: 'ignore' })
+      const [command, commandArgs] = onServerCpu(serverAffinity, process.execPath, argv)
+      const child = spawn(command, commandArgs, { stdio: 'ignore' })
       running.add(child)
       try {
         if (child.pid === undefined) throw new Error(`${label}: could not start ${process.execPath}`)
