@@ -4,9 +4,18 @@
 import { LogController, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
 
+/** Where the request line can be written directly, as pino would write it (see RequestLogController). */
+export interface DirectLines {
+  write: (line: string) => unknown
+  /** pino's `base` fields, as the JSON pino puts after `time` (`,"pid":1,"hostname":"h"`) */
+  base: { pid: number, hostname: string }
+}
+
 export interface RequestLogOptions {
   logRequests: boolean
   logHeaders: boolean
+  /** set when logs are pino's plain JSON on stdout: the request line is then formatted here */
+  direct?: DirectLines
   /** paths logged at debug instead of info: probes would drown everything else */
   quietPaths: ReadonlySet<string>
 }
@@ -14,13 +23,22 @@ export interface RequestLogOptions {
 /** Called once per finished response, after it was sent, with the ms it took; must not throw. */
 export type ResponseObserver = (request: FastifyRequest, reply: FastifyReply, elapsedMs: number) => void
 
+/** pino's numbers for the levels a request line uses. */
+const LEVEL_NUMBERS = { debug: 20, info: 30, error: 50 } as const
+
 export class RequestLogController extends LogController {
   #opts: RequestLogOptions
   #observers: ResponseObserver[] = []
+  #write: ((line: string) => unknown) | null
+  /** `,"pid":…,"hostname":…,"reqId":"`: the part of every line after the time that never changes */
+  #afterTime: string
 
   constructor (opts: RequestLogOptions) {
     super({ disableRequestLogging: false })
     this.#opts = opts
+    const direct = opts.logHeaders ? undefined : opts.direct
+    this.#write = direct === undefined ? null : direct.write
+    this.#afterTime = direct === undefined ? '' : `,"pid":${direct.base.pid},"hostname":${JSON.stringify(direct.base.hostname)},"reqId":`
   }
 
   override incomingRequest (): void {}
@@ -54,13 +72,24 @@ export class RequestLogController extends LogController {
       : this.#opts.quietPaths.has(q === -1 ? url : url.slice(0, q)) ? 'debug' : 'info'
     const log = request.log as unknown as Logger
     if (typeof log.isLevelEnabled !== 'function' || !log.isLevelEnabled(level)) return
+    const responseTime = Math.round(elapsedMs * 100) / 100
+    const ip = request.ip
+    // (pino leaves out a field whose value is undefined: the address of a socket already gone is)
+    if (err == null && this.#write !== null && typeof ip === 'string') {
+      // The line pino would write for log[level]({ method, url, statusCode, ip, responseTime }, 'request'),
+      // byte for byte (a test compares them), built as one string: pino's generic path (its child logger's
+      // bindings, a field loop with a type switch per value, then its destination) cost ~3 µs per request
+      // on the development VM, a tenth of a whole echo.
+      this.#write(`{"level":${LEVEL_NUMBERS[level]},"time":${Date.now()}${this.#afterTime}${JSON.stringify(String(request.id))},"method":${JSON.stringify(raw.method)},"url":${JSON.stringify(url)},"statusCode":${reply.statusCode},"ip":${JSON.stringify(ip)},"responseTime":${responseTime},"msg":"request"}\n`)
+      return
+    }
     // Flat fields of primitive values: the cheapest line pino can write, and the easiest to grep.
     const line: Record<string, unknown> = {
       method: raw.method,
       url,
       statusCode: reply.statusCode,
-      ip: request.ip,
-      responseTime: Math.round(elapsedMs * 100) / 100
+      ip,
+      responseTime
     }
     if (err != null) line.err = err
     // Values of the secret headers are replaced by pino's redaction (server.ts).

@@ -1,12 +1,13 @@
 // Builds the Fastify server (HTTP settings, logger) around the app plugin, and runs it as a process:
 // listen, drain on SIGTERM/SIGINT, exit.
 import { randomUUID } from 'node:crypto'
+import { hostname } from 'node:os'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
 import closeWithGrace from 'close-with-grace'
 import { resolveOptions, type Options } from './config.ts'
 import { app } from './app.ts'
-import { RequestLogController, type ResponseObserver } from './request-log.ts'
+import { RequestLogController, type DirectLines, type ResponseObserver } from './request-log.ts'
 import { stdoutDestination } from './log-destination.ts'
 import type { HealthState } from './routes/health.ts'
 import { createStats, type Stats } from './stats.ts'
@@ -47,9 +48,13 @@ function trustProxyOption (tp: Options['trustProxy']): boolean | string | ((addr
   return tp
 }
 
+function prettyLogs (opts: Options): boolean {
+  return opts.logFormat === 'pretty' || (opts.logFormat === 'auto' && process.stdout.isTTY === true)
+}
+
 function loggerOptions (opts: Options): FastifyServerOptions['logger'] {
   if (opts.logLevel === 'silent') return false
-  const pretty = opts.logFormat === 'pretty' || (opts.logFormat === 'auto' && process.stdout.isTTY === true)
+  const pretty = prettyLogs(opts)
   // Redaction only matters when headers are logged, and it costs on every line, so it is set up only then.
   const redact = opts.logHeaders ? opts.redactHeaders.map(h => `headers[${JSON.stringify(h.toLowerCase())}]`) : []
   return {
@@ -89,6 +94,10 @@ function refuseUnknownMethods (fastify: FastifyInstance): void {
   })
 }
 
+function directLines (dest: { write: (line: string) => unknown }): DirectLines {
+  return { write: line => dest.write(line), base: { pid: process.pid, hostname: hostname() } }
+}
+
 /** A ready-to-listen echoscope server. Options are validated here; a bad one throws ConfigError. */
 export async function buildServer (input: Partial<Options> = {}): Promise<FastifyInstance> {
   const opts = resolveOptions(input)
@@ -104,7 +113,10 @@ export async function buildServer (input: Partial<Options> = {}): Promise<Fastif
   const logController = new RequestLogController({
     logRequests: opts.logRequests,
     logHeaders: opts.logHeaders,
-    quietPaths: new Set([`${opts.systemPrefix}/healthz`, `${opts.systemPrefix}/readyz`])
+    quietPaths: new Set([`${opts.systemPrefix}/healthz`, `${opts.systemPrefix}/readyz`]),
+    // Plain JSON logs (pino's defaults: numeric levels, epoch time, pid and hostname) go to the same destination
+    // pino writes to, so the request line can be formatted without pino and still land in order.
+    ...(opts.logLevel !== 'silent' && !prettyLogs(opts) ? { direct: directLines(stdoutDestination()) } : {})
   })
   const fastify = Fastify({
     ...(tlsHere ? { https: { ...tlsServerOptions(tls), ...httpOptions, ...(opts.http2 ? { allowHTTP1: true } : {}) } } : {}),

@@ -1,0 +1,60 @@
+// The request log line: written directly (plain JSON logs) it is byte for byte the line pino writes for the
+// same request, whatever the target holds, at every level a request line takes.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { hostname } from 'node:os'
+import { Writable } from 'node:stream'
+import Fastify from 'fastify'
+import pino from 'pino'
+import { rawRequest } from './helper.ts'
+import { RequestLogController } from '../src/request-log.ts'
+
+/** A Fastify app logging through `controller`, pino writing into `lines` (the controller's direct lines too). */
+async function app (lines: string[], direct: boolean) {
+  const sink = new Writable({ write (chunk, _enc, done) { lines.push(String(chunk)); done() } })
+  const controller = new RequestLogController({
+    logRequests: true,
+    logHeaders: false,
+    quietPaths: new Set(['/healthz']),
+    ...(direct ? { direct: { write: (line: string) => lines.push(line), base: { pid: process.pid, hostname: hostname() } } } : {})
+  })
+  let n = 0
+  const fastify = Fastify({ loggerInstance: pino({ level: 'debug' }, sink), logController: controller, genReqId: () => `id-${++n}` })
+  fastify.all('/*', (request, reply) => {
+    if (request.url.includes('boom')) throw new Error('boom')
+    reply.code(request.url.includes('teapot') ? 418 : 200).send('ok')
+  })
+  fastify.get('/healthz', () => 'ok')
+  await fastify.listen({ port: 0, host: '127.0.0.1' })
+  return { fastify, port: (fastify.server.address() as { port: number }).port }
+}
+
+// Quotes and backslashes are escaped in the line; /boom fails (500: an error-level line); /healthz is quiet (debug).
+const TARGETS = ['/plain', '/q?a=1&b=%22x%22', '/quote"back\\slash', '/%C3%BCn%C3%AF?x=%E2%82%AC', '/teapot', '/healthz', '/boom']
+
+function normalise (line: string): string {
+  return line.replace(/"time":\d+/, '"time":0').replace(/"responseTime":[\d.]+/, '"responseTime":0')
+}
+
+test('the direct request line is the line pino writes, byte for byte, for every kind of target and level', async (t) => {
+  const viaPino: string[] = []
+  const direct: string[] = []
+  const a = await app(viaPino, false)
+  const b = await app(direct, true)
+  t.after(() => Promise.all([a.fastify.close(), b.fastify.close()]))
+  for (const target of TARGETS) {
+    for (const { port } of [a, b]) {
+      const res = await rawRequest(port, `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`)
+      assert.ok(res.status > 0, target)
+    }
+  }
+  await new Promise(resolve => setTimeout(resolve, 50))
+  const requests = (lines: string[]) => lines.filter(l => l.includes('"msg":"request"')).map(normalise)
+  assert.equal(requests(viaPino).length, TARGETS.length)
+  assert.deepEqual(requests(direct), requests(viaPino))
+  // The health probe is logged at debug (20), a 500 at error (50), the rest at info (30).
+  assert.match(requests(direct).find(l => l.includes('"url":"/healthz"')) ?? '', /^\{"level":20,/)
+  assert.match(requests(direct).find(l => l.includes('"url":"/boom"')) ?? '', /^\{"level":50,.*"statusCode":500,/)
+  assert.ok(requests(direct).some(l => l.includes('"url":"/quote\\"back\\\\slash"')), 'quote and backslash escaped')
+  assert.match(requests(direct)[0], new RegExp(`^\\{"level":30,"time":0,"pid":${process.pid},"hostname":${JSON.stringify(hostname())},"reqId":"id-1","method":"GET","url":"/plain","statusCode":200,"ip":"127.0.0.1","responseTime":0,"msg":"request"\\}\\n$`))
+})
