@@ -1,7 +1,7 @@
 // The floor Node allows: a bare node:http echo with the same core fields echoscope returns and
 // nothing else (no framework, no logging, no validation). echoscope's throughput is measured
 // against this, so keep it honest — it must do the work a user would call "an echo", no less.
-import { createHash, randomUUID } from 'node:crypto'
+import { hash, randomUUID } from 'node:crypto'
 import { createServer } from 'node:http'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { parseArgs } from 'node:util'
@@ -56,7 +56,7 @@ function echo (req: IncomingMessage, res: ServerResponse, bytes: Buffer, receive
     rawHeaders: pairs(req.rawHeaders),
     ...decodeBody(bytes, req.headers['content-type']),
     bodyBytes: bytes.length,
-    bodySha256: createHash('sha256').update(bytes).digest('hex'),
+    bodySha256: hash('sha256', bytes, 'hex'),
     httpVersion: req.httpVersion,
     remote: { address, port: socket.remotePort ?? 0, family: socket.remoteFamily ?? '' },
     ip: address,
