@@ -102,6 +102,9 @@ test('two servers share one limit through Redis; Redis killed: still served, one
   assert.equal((await hit(a.port)).status, 429)
   assert.equal((await hit(b.port)).status, 429)
   for (const s of [a, b]) {
+    // Log lines reach stdout in batches (at most 50 ms late): wait for the recovery line, then count.
+    await until('the recovery line', async () => logLines(s.output(), 'Redis answers again: the rate limit').length > 0 ? true : undefined)
+    await sleep(100)
     assert.equal(logLines(s.output(), 'Redis answers again: the rate limit').length, 1)
     assert.equal(logLines(s.output(), 'Redis unreachable: the rate limit').length, 1)
   }
