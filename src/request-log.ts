@@ -30,7 +30,7 @@ export class RequestLogController extends LogController {
   #opts: RequestLogOptions
   #observers: ResponseObserver[] = []
   #write: ((line: string) => unknown) | null
-  /** `,"pid":…,"hostname":…,"reqId":"`: the part of every line after the time that never changes */
+  /** `,"pid":…,"hostname":…,"reqId":`: the part of every line after the time that never changes */
   #afterTime: string
 
   constructor (opts: RequestLogOptions) {

@@ -133,7 +133,7 @@ interface Series {
 }
 
 /**
- * The request histogram. prom-client's own observe() costs about 1.5 µs per request: it validates the labels,
+ * The request histogram. prom-client's own observe() cost about 1 µs per request: it validates the labels,
  * hashes them into a string, and finds the bucket by turning each bound into a property name. Here each
  * label set's series is found once (by method, route and status class, all bounded) and an observation is a
  * few array writes; the series are handed to prom-client when it is scraped (`collect`), so the exposition
@@ -196,6 +196,7 @@ export class DurationHistogram extends Histogram<'method' | 'route' | 'status_co
   }
 }
 
+// fastify-metrics is CommonJS with an `exports.default`; under nodenext the plugin is that property.
 const fastifyMetrics = (fastifyMetricsModule as unknown as { default: FastifyPluginAsync<Record<string, unknown>> }).default
 
 /** Starts the separate --metrics-port listener; a failure names the option, not --port. */
