@@ -1,6 +1,8 @@
 // The floor Node allows: a bare node:http echo with the same core fields echoscope returns and
 // nothing else (no framework, no logging, no validation). echoscope's throughput is measured
 // against this, so keep it honest — it must do the work a user would call "an echo", no less.
+// The same start-up fix echoscope has (src/pin-next-tick.ts), so both sides get Node's fast nextTick.
+import '../src/pin-next-tick.ts'
 import { hash, randomUUID } from 'node:crypto'
 import { createServer } from 'node:http'
 import type { IncomingMessage, ServerResponse } from 'node:http'

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // The `echoscope` command: options from flags and environment, then run. Every failure a user can cause
 // ends as one line on stderr and a non-zero exit, never a stack trace.
+// First: it must run before the first full garbage collection (see the module).
+import './pin-next-tick.ts'
 import { ConfigError, helpText, loadOptions } from './config.ts'
 import { VERSION } from './echo/identity.ts'
 

@@ -1,4 +1,6 @@
 // Public API: the echo as an embeddable Fastify plugin, and the whole server.
+// First: keeps process.nextTick on V8's fast path in the host process too (see the module).
+import './pin-next-tick.ts'
 import type { FastifyInstance } from 'fastify'
 import { resolveOptions, type Options } from './config.ts'
 import { echoRouteOptions } from './app.ts'
