@@ -1,30 +1,36 @@
 // Where JSON log lines go: pino's own destination (sonic-boom on stdout), fed in batches of at most
-// BATCH_MS or BATCH_BYTES, whichever comes first.
+// BATCH_BYTES, written at most BATCH_MS after their first line.
 //
 // Why batches: each sonic-boom write is an fs.write handed to libuv's thread pool and back. At one write per
 // event-loop turn (about one per 50 requests under load) those hand-offs and the thread switches and
 // wake-ups around them cost ~6 µs per request on the 2-vCPU development VM, more than formatting the lines;
-// at one write per 50 ms they cost ~1.5 µs. sonic-boom also measures the UTF-8 length of each line and of its
-// pending buffer on every write, which a joined batch pays once. sonic-boom still does the writing, so its
-// asynchronous writes, EAGAIN retries on a non-blocking pipe and synchronous flush stay. A line reaches stdout
-// at most BATCH_MS after it was logged; everything pending is written synchronously on exit.
+// at one write per batch they cost almost nothing.
+//
+// Why bytes: lines are encoded into the batch's buffer as they come. A request line can then be written
+// straight into it (request-log.ts) without ever being a JavaScript string, and a batch of pino's lines
+// never holds hundreds of small strings (and, for lines built by concatenation, their pieces) until the
+// next write. sonic-boom still does the writing, so its asynchronous writes, EAGAIN retries on a
+// non-blocking pipe and synchronous flush stay. Everything pending is written synchronously on exit.
 import pino from 'pino'
 
 interface Boom {
-  write: (data: string) => boolean
+  write: (data: Buffer) => boolean
   flush: (cb?: (err?: Error) => void) => void
   flushSync: () => void
 }
 
 /** Longest a line waits before it is written. */
 export const BATCH_MS = 50
-/** Pending characters that trigger a write at once, so a burst never holds much memory. */
+/** Size of a batch: pending bytes never exceed it, and a line that would is written in the next batch. */
 export const BATCH_BYTES = 64 * 1024
+
+/** UTF-8 takes at most 3 bytes per UTF-16 code unit. */
+const MAX_UTF8_PER_UNIT = 3
 
 export class BatchedDestination {
   #out: Boom
-  #lines: string[] = []
-  #size = 0
+  #buf = Buffer.allocUnsafeSlow(BATCH_BYTES)
+  #end = 0
   #timer: NodeJS.Timeout | null = null
 
   constructor (out: Boom) {
@@ -33,11 +39,37 @@ export class BatchedDestination {
 
   /** Called by pino with one line; written out within BATCH_MS. */
   write (line: string): boolean {
-    this.#lines.push(line)
-    this.#size += line.length
-    if (this.#size >= BATCH_BYTES) this.#drain()
-    else if (this.#timer === null) this.#timer = setTimeout(this.#drain, BATCH_MS).unref()
+    const max = line.length * MAX_UTF8_PER_UNIT
+    const buf = this.reserve(max)
+    if (buf === null) {
+      // Bigger than a whole batch (a huge error, say): after what is pending, on its own.
+      this.#drain()
+      this.#out.write(Buffer.from(line))
+      return true
+    }
+    this.commit(this.#end + buf.write(line, this.#end))
     return true
+  }
+
+  /**
+   * Room for up to `max` more bytes, to be written into the returned buffer from `end`, then `commit`ted.
+   * Null when `max` is more than one batch holds.
+   */
+  reserve (max: number): Buffer | null {
+    if (max > BATCH_BYTES) return null
+    if (max > BATCH_BYTES - this.#end) this.#drain()
+    return this.#buf
+  }
+
+  /** Where the next byte goes. */
+  get end (): number {
+    return this.#end
+  }
+
+  /** The bytes before `end` are lines; they are written within BATCH_MS. */
+  commit (end: number): void {
+    this.#end = end
+    if (this.#timer === null) this.#timer = setTimeout(this.#drain, BATCH_MS).unref()
   }
 
   #drain = (): void => {
@@ -45,11 +77,12 @@ export class BatchedDestination {
       clearTimeout(this.#timer)
       this.#timer = null
     }
-    const lines = this.#lines
-    if (lines.length === 0) return
-    this.#lines = []
-    this.#size = 0
-    this.#out.write(lines.length === 1 ? lines[0] : lines.join(''))
+    if (this.#end === 0) return
+    // sonic-boom keeps the bytes until its write completes, so the next batch gets a buffer of its own.
+    const batch = this.#buf.subarray(0, this.#end)
+    this.#buf = Buffer.allocUnsafeSlow(BATCH_BYTES)
+    this.#end = 0
+    this.#out.write(batch)
   }
 
   flush (cb?: (err?: Error) => void): void {
@@ -69,7 +102,7 @@ let stdout: BatchedDestination | undefined
 /** The process's one stdout destination, flushed on exit (made on first use; every server shares it). */
 export function stdoutDestination (): BatchedDestination {
   if (stdout === undefined) {
-    const dest = new BatchedDestination(pino.destination({ dest: 1, sync: false }) as unknown as Boom)
+    const dest = new BatchedDestination(pino.destination({ dest: 1, sync: false, contentMode: 'buffer' }) as unknown as Boom)
     process.on('exit', () => {
       try {
         dest.flushSync()

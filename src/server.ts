@@ -8,7 +8,7 @@ import closeWithGrace from 'close-with-grace'
 import { resolveOptions, type Options } from './config.ts'
 import { app } from './app.ts'
 import { RequestLogController, type DirectLines, type ResponseObserver } from './request-log.ts'
-import { stdoutDestination } from './log-destination.ts'
+import { stdoutDestination, type BatchedDestination } from './log-destination.ts'
 import type { HealthState } from './routes/health.ts'
 import { createStats, type Stats } from './stats.ts'
 import { loadTls, tlsServerOptions, type TlsMaterial } from './tls.ts'
@@ -94,8 +94,8 @@ function refuseUnknownMethods (fastify: FastifyInstance): void {
   })
 }
 
-function directLines (dest: { write: (line: string) => unknown }): DirectLines {
-  return { write: line => dest.write(line), base: { pid: process.pid, hostname: hostname() } }
+function directLines (dest: BatchedDestination): DirectLines {
+  return { dest, base: { pid: process.pid, hostname: hostname() } }
 }
 
 /** A ready-to-listen echoscope server. Options are validated here; a bad one throws ConfigError. */

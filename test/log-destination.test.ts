@@ -1,5 +1,5 @@
-// The batched stdout destination: lines keep their order, leave as one write within BATCH_MS (at once past
-// BATCH_BYTES), and nothing is lost when the process exits right after logging.
+// The batched stdout destination: lines keep their order, leave as one write within BATCH_MS (at once when
+// the batch is full), and nothing is lost when the process exits right after logging.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
@@ -14,7 +14,7 @@ function recorder () {
     writes,
     syncFlushes: () => syncFlushes,
     boom: {
-      write (data: string) { writes.push(data); return true },
+      write (data: Buffer) { writes.push(data.toString('utf8')); return true },
       flush (cb?: (err?: Error) => void) { cb?.() },
       flushSync () { syncFlushes++ }
     }
@@ -36,18 +36,45 @@ test('lines logged within BATCH_MS reach the destination as one write, in order,
   assert.deepEqual(r.writes, ['a\nb\nc\n', 'd\n'])
 })
 
-test('a burst past BATCH_BYTES is written at once, so pending lines never hold much memory', () => {
+test('a burst is written as soon as a batch is full, so pending lines never hold more than BATCH_BYTES', () => {
   const r = recorder()
   const dest = new BatchedDestination(r.boom)
   const line = 'x'.repeat(999) + '\n'
-  const n = Math.ceil(BATCH_BYTES / line.length)
-  for (let i = 0; i < n - 1; i++) dest.write(line)
-  assert.deepEqual(r.writes, [])
-  dest.write(line)
-  assert.equal(r.writes.length, 1)
-  assert.equal(r.writes[0], line.repeat(n))
+  let n = 0
+  while (r.writes.length === 0) {
+    dest.write(line)
+    n++
+    assert.ok(n * line.length <= 2 * BATCH_BYTES, 'a write came before two batches were pending')
+  }
+  assert.ok(r.writes[0].length <= BATCH_BYTES)
+  assert.ok(r.writes[0].length >= BATCH_BYTES - 3 * line.length, `the first batch is full: ${r.writes[0].length} bytes`)
   dest.flushSync()
-  assert.equal(r.writes.length, 1, 'nothing was left pending')
+  assert.equal(r.writes.join(''), line.repeat(n), 'every line, in order')
+})
+
+test('non-ASCII lines keep their bytes, and a line bigger than a batch is written whole after what was pending', () => {
+  const r = recorder()
+  const dest = new BatchedDestination(r.boom)
+  dest.write('{"msg":"übergrößen €"}\n')
+  const huge = '{"msg":"' + 'y'.repeat(BATCH_BYTES) + '"}\n'
+  dest.write(huge)
+  dest.write('z\n')
+  dest.flushSync()
+  assert.equal(r.writes.join(''), '{"msg":"übergrößen €"}\n' + huge + 'z\n')
+})
+
+test('bytes reserved and committed by an encoder land between the lines around them', () => {
+  const r = recorder()
+  const dest = new BatchedDestination(r.boom)
+  dest.write('a\n')
+  const buf = dest.reserve(16)
+  assert.ok(buf !== null)
+  const end = dest.end + buf.write('encoded\n', dest.end)
+  dest.commit(end)
+  dest.write('b\n')
+  assert.equal(dest.reserve(BATCH_BYTES + 1), null, 'more than a batch is refused')
+  dest.flushSync()
+  assert.equal(r.writes.join(''), 'a\nencoded\nb\n')
 })
 
 test('flushSync writes what is pending at once, and flush calls back after it', async () => {

@@ -7,16 +7,23 @@ import { Writable } from 'node:stream'
 import Fastify from 'fastify'
 import pino from 'pino'
 import { rawRequest } from './helper.ts'
-import { RequestLogController } from '../src/request-log.ts'
+import { RequestLogController, putHundredths, putJsonString, putUint } from '../src/request-log.ts'
+import { BatchedDestination } from '../src/log-destination.ts'
 
 /** A Fastify app logging through `controller`, pino writing into `lines` (the controller's direct lines too). */
 async function app (lines: string[], direct: boolean) {
   const sink = new Writable({ write (chunk, _enc, done) { lines.push(String(chunk)); done() } })
+  // Direct lines go through the batch the server uses; each batch's lines are split back into lines.
+  const batch = new BatchedDestination({
+    write (data: Buffer) { lines.push(...data.toString('utf8').split(/(?<=\n)/)); return true },
+    flush (cb) { cb?.() },
+    flushSync () {}
+  })
   const controller = new RequestLogController({
     logRequests: true,
     logHeaders: false,
     quietPaths: new Set(['/healthz']),
-    ...(direct ? { direct: { write: (line: string) => lines.push(line), base: { pid: process.pid, hostname: hostname() } } } : {})
+    ...(direct ? { direct: { dest: batch, base: { pid: process.pid, hostname: hostname() } } } : {})
   })
   let n = 0
   const fastify = Fastify({ loggerInstance: pino({ level: 'debug' }, sink), logController: controller, genReqId: () => `id-${++n}` })
@@ -26,7 +33,7 @@ async function app (lines: string[], direct: boolean) {
   })
   fastify.get('/healthz', () => 'ok')
   await fastify.listen({ port: 0, host: '127.0.0.1' })
-  return { fastify, port: (fastify.server.address() as { port: number }).port }
+  return { fastify, port: (fastify.server.address() as { port: number }).port, flush: () => batch.flushSync() }
 }
 
 // Quotes and backslashes are escaped in the line; /boom fails (500: an error-level line); /healthz is quiet (debug).
@@ -48,7 +55,8 @@ test('the direct request line is the line pino writes, byte for byte, for every 
       assert.ok(res.status > 0, target)
     }
   }
-  await new Promise(resolve => setTimeout(resolve, 50))
+  await new Promise(resolve => setTimeout(resolve, 20))
+  b.flush()
   const requests = (lines: string[]) => lines.filter(l => l.includes('"msg":"request"')).map(normalise)
   assert.equal(requests(viaPino).length, TARGETS.length)
   assert.deepEqual(requests(direct), requests(viaPino))
@@ -57,4 +65,20 @@ test('the direct request line is the line pino writes, byte for byte, for every 
   assert.match(requests(direct).find(l => l.includes('"url":"/boom"')) ?? '', /^\{"level":50,.*"statusCode":500,/)
   assert.ok(requests(direct).some(l => l.includes('"url":"/quote\\"back\\\\slash"')), 'quote and backslash escaped')
   assert.match(requests(direct)[0], new RegExp(`^\\{"level":30,"time":0,"pid":${process.pid},"hostname":${JSON.stringify(hostname())},"reqId":"id-1","method":"GET","url":"/plain","statusCode":200,"ip":"127.0.0.1","responseTime":0,"msg":"request"\\}\\n$`))
+})
+
+test('numbers and strings are encoded exactly as JavaScript and JSON.stringify print them', () => {
+  const buf = Buffer.alloc(4096)
+  const ms = [0, 0.001, 0.004, 0.005, 0.07, 0.1, 0.125, 1, 1.005, 9.99, 10, 12.5, 99.994, 100, 1234.56, 86400000.01, 3600000 * 24 * 365]
+  for (let i = 0; i < 2000; i++) ms.push(Math.random() * 10 ** Math.floor(Math.random() * 9))
+  for (const x of ms) {
+    const hundredths = Math.round(x * 100)
+    assert.equal(buf.toString('latin1', 0, putHundredths(buf, 0, hundredths)), String(hundredths / 100), `${x} ms`)
+  }
+  for (const n of [0, 7, 10, 99, 100, 200, 599, Date.now(), Number.MAX_SAFE_INTEGER]) {
+    assert.equal(buf.toString('latin1', 0, putUint(buf, 0, n)), String(n))
+  }
+  for (const s of ['', 'id-1', 'GET', '/a?b=c&d=%22', '/quote"back\\slash', 'tab\there', 'del\u007f', 'ünï€', '\u00c3\u00bc', '\ud83d\ude00', 'lone\ud800', '::ffff:127.0.0.1']) {
+    assert.equal(buf.toString('utf8', 0, putJsonString(buf, 0, s)), JSON.stringify(s), s)
+  }
 })
