@@ -61,9 +61,30 @@ export function buildEcho (snap: RequestSnapshot, parsed: ParsedBody, server: Se
     proxy,
     server,
     requestId: snap.requestId,
-    receivedAt: snap.receivedAt.toISOString()
+    receivedAt: isoString(snap.receivedAt)
   }
   return echo
+}
+
+let isoSecond = NaN
+let isoPrefix = ''
+
+/**
+ * `date.toISOString()`, with the part up to the seconds formatted once per second: V8 formats ISO dates
+ * through a printf-style routine, a measurable share of an echo when thousands are answered per second.
+ */
+export function isoString (date: Date): string {
+  const ms = date.getTime()
+  const second = Math.floor(ms / 1000)
+  if (second !== isoSecond) {
+    const full = date.toISOString()
+    // Years outside 0000-9999 print longer (+010000-…); those are not cached.
+    if (full.length !== 24) return full
+    isoSecond = second
+    isoPrefix = full.slice(0, 20)
+  }
+  const milli = ms - second * 1000
+  return isoPrefix + (milli < 10 ? '00' : milli < 100 ? '0' : '') + milli + 'Z'
 }
 
 function parseCookies (header: string): Record<string, string> {
