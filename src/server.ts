@@ -9,6 +9,7 @@ import { resolveOptions, type Options } from './config.ts'
 import { app } from './app.ts'
 import { RequestLogController, type DirectLines, type ResponseObserver } from './request-log.ts'
 import { stdoutDestination, type BatchedDestination } from './log-destination.ts'
+import { lazyChildLoggerFactory } from './request-logger.ts'
 import type { HealthState } from './routes/health.ts'
 import { createStats, type Stats } from './stats.ts'
 import { loadTls, tlsServerOptions, type TlsMaterial } from './tls.ts'
@@ -125,6 +126,9 @@ export async function buildServer (input: Partial<Options> = {}): Promise<Fastif
     // Fastify's two lines per request become one, written where Fastify already reports completion
     // (no extra hook on the hot path).
     logController,
+    // request.log becomes pino's child logger only when something logs through it (request-logger.ts).
+    // Without a logger Fastify hands every request the root no-op logger, which costs nothing.
+    ...(opts.logLevel === 'silent' ? {} : { childLoggerFactory: lazyChildLoggerFactory }),
     genReqId: () => randomUUID(),
     requestIdHeader: false,
     // A hop count is valid for proxy-addr (Fastify passes it through) though Fastify's types omit it.
