@@ -4,7 +4,8 @@
 // shared VM it is far steadier than throughput, so its ratio is printed beside the judged one.
 //
 // Env: BENCH_DURATION (s per measurement, default 5), BENCH_WARMUP (s, default 2), BENCH_ROUNDS
-// (default 3), BENCH_CONNECTIONS (HTTP, default 50), BENCH_PIPELINING (HTTP, default 1),
+// (default 5: fresh server processes differ by up to ±10%, the median of five is steadier),
+// BENCH_CONNECTIONS (HTTP, default 50), BENCH_PIPELINING (HTTP, default 1),
 // BENCH_TOOL (wrk|autocannon; default wrk when on PATH), BENCH_WS_CLIENTS (default 50),
 // BENCH_WS_IDLE (idle WebSockets for the memory check, default 5000),
 // BENCH_ONLY (bare|echoscope: run one side only), BENCH_PIN (0: do not pin CPUs, see affinity.ts), BENCH_ONLY_GROUP (http|ws),
@@ -40,7 +41,7 @@ function readSettings (): Settings {
   return {
     durationSec: positiveInt('BENCH_DURATION', 5),
     warmupSec: positiveInt('BENCH_WARMUP', 2),
-    rounds: positiveInt('BENCH_ROUNDS', 3),
+    rounds: positiveInt('BENCH_ROUNDS', 5),
     connections: positiveInt('BENCH_CONNECTIONS', 50),
     pipelining: positiveInt('BENCH_PIPELINING', 1),
     wsClients: positiveInt('BENCH_WS_CLIENTS', 50),
