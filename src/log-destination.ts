@@ -1,16 +1,22 @@
 // Where JSON log lines go: pino's own destination (sonic-boom on stdout), fed in batches of at most
 // BATCH_BYTES, written at most BATCH_MS after their first line.
 //
-// Why batches: each sonic-boom write is an fs.write handed to libuv's thread pool and back. At one write per
-// event-loop turn (about one per 50 requests under load) those hand-offs and the thread switches and
-// wake-ups around them cost ~6 µs per request on the 2-vCPU development VM, more than formatting the lines;
-// at one write per batch they cost almost nothing.
+// Why batches: a write per line (or per event-loop turn, about one per 50 requests under load) costs a
+// syscall, or with an asynchronous destination a hand-off to libuv's thread pool and back, each time; the
+// hand-offs and the thread switches around them cost ~6 µs per request on the 2-vCPU development VM, more
+// than formatting the lines. One write per batch (a few dozen a second at full load) costs almost nothing.
+//
+// Why synchronous writes (sonic-boom `sync: true`, pino's default): an asynchronous write still in the
+// thread pool when the process exits is lost, and nothing can tell how much of it landed (CI lost a whole
+// batch this way), so lines written just before an exit could vanish. Written synchronously, a batch is on
+// stdout when write returns, and the exit handler writes whatever is still pending. It also bounds memory:
+// when stdout is not read, the server waits for it, as Fastify's default logger does, instead of queueing
+// log bytes without limit.
 //
 // Why bytes: lines are encoded into the batch's buffer as they come. A request line can then be written
 // straight into it (request-log.ts) without ever being a JavaScript string, and a batch of pino's lines
 // never holds hundreds of small strings (and, for lines built by concatenation, their pieces) until the
-// next write. sonic-boom still does the writing, so its asynchronous writes, EAGAIN retries on a
-// non-blocking pipe and synchronous flush stay. Everything pending is written synchronously on exit.
+// next write. sonic-boom still does the writing, so its EAGAIN retries on a non-blocking pipe stay.
 import pino from 'pino'
 
 interface Boom {
@@ -78,7 +84,7 @@ export class BatchedDestination {
       this.#timer = null
     }
     if (this.#end === 0) return
-    // sonic-boom keeps the bytes until its write completes, so the next batch gets a buffer of its own.
+    // The destination may keep the bytes (sonic-boom does after EAGAIN), so the next batch gets a buffer of its own.
     const batch = this.#buf.subarray(0, this.#end)
     this.#buf = Buffer.allocUnsafeSlow(BATCH_BYTES)
     this.#end = 0
@@ -102,7 +108,7 @@ let stdout: BatchedDestination | undefined
 /** The process's one stdout destination, flushed on exit (made on first use; every server shares it). */
 export function stdoutDestination (): BatchedDestination {
   if (stdout === undefined) {
-    const dest = new BatchedDestination(pino.destination({ dest: 1, sync: false, contentMode: 'buffer' }) as unknown as Boom)
+    const dest = new BatchedDestination(pino.destination({ dest: 1, sync: true, contentMode: 'buffer' }) as unknown as Boom)
     process.on('exit', () => {
       try {
         dest.flushSync()
