@@ -160,6 +160,16 @@ test('client certificates forwarded by gateways are decoded (Envoy XFCC, nginx, 
     assert.match(c.subject, /CN=client-one/)
     assert.match(c.issuer, /CN=Test CA/)
   }
+
+  // The proxy analysis of a header set is remembered and shared between requests: a certificate shown
+  // for one request must not stick to the next one with the same proxy headers.
+  const behindProxy = { 'x-forwarded-for': '198.51.100.23' }
+  const withCert = await getJson(fetch(url, { headers: { ...behindProxy, 'ssl-client-cert': pemEscaped } }))
+  assert.deepEqual(withCert.proxy.hops.map((h: any) => h.source), ['x-forwarded-for', 'peer'])
+  assert.deepEqual(withCert.proxy.clientCertificates.map((c: any) => c.header), ['ssl-client-cert'])
+  const without = await getJson(fetch(url, { headers: behindProxy }))
+  assert.deepEqual(without.proxy.hops, withCert.proxy.hops)
+  assert.equal(without.proxy.clientCertificates, undefined)
 })
 
 test('bad TLS settings stop the CLI with one line', async () => {

@@ -79,6 +79,9 @@ const HEADERS: Record<string, (value: string) => X509Certificate[]> = {
   'x-forwarded-tls-client-cert': v => decodeURIComponentSafe(v).split(',').map(s => parseDerBase64(s.trim())).filter(c => c !== null)
 }
 
+/** Every header forwardedClientCertificates reads: a request with none of them skips it. */
+export const CERTIFICATE_HEADERS: readonly string[] = Object.keys(HEADERS)
+
 /** Certificates a gateway forwarded in headers, decoded; undefined when none of those headers is present. */
 export function forwardedClientCertificates (headers: Record<string, string | string[] | undefined>, now = new Date()): ForwardedCertificate[] | undefined {
   let out: ForwardedCertificate[] | undefined

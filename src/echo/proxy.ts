@@ -131,9 +131,8 @@ const MAPPED_HEX_RE = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/
 /** longest header value quoted verbatim in a warning; a spoofed header can be kilobytes */
 const MAX_QUOTE = 120
 
-/** Everything the single pass over rawHeaders collects; built only once a relevant header shows up. */
+/** Everything the second pass over rawHeaders collects. */
 interface Scan {
-  relevant: boolean
   forwarded?: string[]
   xff?: string[]
   xfHost?: string[]
@@ -150,37 +149,88 @@ interface Scan {
   istioHints?: string[]
 }
 
-export function analyzeProxy (
-  rawHeaders: string[],
-  remote: RemoteAddress
-): { forwarded?: ForwardedInfo, proxy?: ProxyAnalysis } {
-  let scan: Scan | undefined
+export type ProxyResult = Readonly<{ forwarded?: ForwardedInfo, proxy?: ProxyAnalysis }>
+
+const NOTHING: ProxyResult = Object.freeze({})
+
+/**
+ * The analysis is a function of the proxy headers alone (each name and value, in arrival order) and the
+ * peer's address, and what a gateway or a load test sends repeats request after request: the result is
+ * remembered per key. Bounded in entries and key length, and emptied when full, so clients sending ever
+ * new values only make it miss. Results are shared between echoes: callers must not change them.
+ */
+const RESULTS = new Map<string, ProxyResult>()
+const RESULTS_MAX = 1024
+const RESULT_KEY_MAX = 4096
+
+/** How many analyses are remembered now (for tests). */
+export function rememberedAnalyses (): number {
+  return RESULTS.size
+}
+
+export function analyzeProxy (rawHeaders: string[], remote: RemoteAddress): ProxyResult {
+  // First pass: the key, and whether anything is worth analysing; nothing is allocated but the key.
+  // Each record is "name\nvalue\n": neither may contain a line feed (HTTP forbids it in both).
+  let key = ''
+  let relevant = false
   let firstHost: string | undefined
+  let hosts = 0
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     const raw = rawHeaders[i]
     // Most request headers (user-agent, sec-*, origin, referer, …) are rejected on their first character.
     if (!RELEVANT_FIRST[raw.charCodeAt(0) | 0x20]) continue
     const hit = lookup(raw)
     if (hit === null) continue
-    const name = hit.name
-    const found = hit.rule
     const value = rawHeaders[i + 1]
+    const found = hit.rule
     if (found.kind === HOST) {
-      // Every request has one Host; only a second one is worth allocating for.
-      if (firstHost === undefined) {
+      // Every request has one Host; it matters only when another follows (the duplicate-Host warning).
+      if (hosts++ === 0) {
         firstHost = value
         continue
       }
-      scan ??= newScan()
-      scan.relevant = true
-      ;(scan.hosts ??= [firstHost]).push(value)
+      relevant = true
+    } else if (isEvidence(found)) {
+      relevant = true
+    }
+    key += hit.name + '\n' + value + '\n'
+  }
+  if (!relevant) return NOTHING
+  if (hosts > 1) key = 'host\n' + firstHost + '\n' + key
+  key += remote.address
+  if (key.length > RESULT_KEY_MAX) return build(scanHeaders(rawHeaders), remote)
+  let result = RESULTS.get(key)
+  if (result === undefined) {
+    result = build(scanHeaders(rawHeaders), remote)
+    if (RESULTS.size >= RESULTS_MAX) RESULTS.clear()
+    RESULTS.set(key, result)
+  }
+  return result
+}
+
+/** A b3 or client-cert header alone is what apps and meshes send everywhere: not proxy evidence. */
+function isEvidence (found: HeaderRule): boolean {
+  return found.kind !== ISTIO_HINT || found.gateway !== -1
+}
+
+/** Second pass, only when the result is not remembered: every proxy header, sorted by kind. */
+function scanHeaders (rawHeaders: string[]): Scan {
+  const scan = newScan()
+  let firstHost: string | undefined
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const raw = rawHeaders[i]
+    if (!RELEVANT_FIRST[raw.charCodeAt(0) | 0x20]) continue
+    const hit = lookup(raw)
+    if (hit === null) continue
+    const value = rawHeaders[i + 1]
+    if (hit.rule.kind === HOST) {
+      if (firstHost === undefined) firstHost = value
+      else (scan.hosts ??= [firstHost]).push(value)
       continue
     }
-    scan ??= newScan()
-    record(scan, found, name, value)
+    record(scan, hit.rule, hit.name, value)
   }
-  if (scan === undefined || !scan.relevant) return {}
-  return build(scan, remote)
+  return scan
 }
 
 interface Lookup { name: string, rule: HeaderRule }
@@ -210,7 +260,7 @@ function matchPrefix (name: string): HeaderRule | undefined {
 }
 
 function newScan (): Scan {
-  return { relevant: false, xfServer: false, evidence: [] }
+  return { xfServer: false, evidence: [] }
 }
 
 function record (scan: Scan, found: HeaderRule, name: string, value: string): void {
@@ -231,8 +281,6 @@ function record (scan: Scan, found: HeaderRule, name: string, value: string): vo
     case ORIGINAL_URL: (scan.originalUrl ??= []).push({ header: name, value }); break
     case ISTIO_HINT: addOnce(scan.istioHints ??= [], name); break
   }
-  // A b3 or client-cert header alone is what apps and meshes send everywhere: not proxy evidence.
-  if (found.kind !== ISTIO_HINT || found.gateway !== -1) scan.relevant = true
   if (found.gateway !== -1) addOnce(scan.evidence[found.gateway] ??= [], name)
 }
 

@@ -20,6 +20,9 @@ const B3_HEADERS: [string, string][] = [
   ['x-b3-flags', 'flags']
 ]
 
+/** Every header parseTrace reads: a request with none of them skips it. */
+export const TRACE_HEADERS: readonly string[] = ['traceparent', 'tracestate', 'b3', 'x-request-id', 'x-amzn-trace-id', ...B3_HEADERS.map(([name]) => name)]
+
 export function parseTrace (headers: Headers): TraceInfo | undefined {
   const traceparent = single(headers.traceparent)
   const tracestate = single(headers.tracestate)

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { analyzeProxy } from '../../src/echo/proxy.ts'
+import { analyzeProxy, rememberedAnalyses } from '../../src/echo/proxy.ts'
 import type { RemoteAddress } from '../../src/echo/types.ts'
 
 const peer = (address: string): RemoteAddress => ({ address, port: 51000, family: address.includes(':') ? 'IPv6' : 'IPv4' })
@@ -431,4 +431,33 @@ test('detection keeps working after thousands of distinct junk header names', ()
   const result = analyzeProxy(raw([['X-Forwarded-For', '203.0.113.7'], ['X-Amzn-Trace-Id', 'Root=1-a-b']]), peer('10.0.0.2'))
   assert.deepEqual(result.forwarded, { xForwardedFor: ['203.0.113.7'] })
   assert.deepEqual(result.proxy?.gateways, [{ name: 'aws', evidence: ['x-amzn-trace-id'] }])
+})
+
+test('a remembered analysis is reused only for the same proxy headers, in the same order, from the same peer', () => {
+  const headers = raw([['Host', 'a'], ['X-Forwarded-For', '203.0.113.7'], ['Via', '1.1 envoy']])
+  const first = analyzeProxy(headers, peer('10.0.0.1'))
+  assert.equal(analyzeProxy([...headers], peer('10.0.0.1')), first, 'same headers, same peer: the same result')
+  // A header no analysis reads does not change the key.
+  assert.equal(analyzeProxy([...headers, 'User-Agent', 'curl/8'], peer('10.0.0.1')), first)
+  const otherPeer = analyzeProxy(headers, peer('10.0.0.2'))
+  assert.deepEqual(otherPeer.proxy?.hops.at(-1), { source: 'peer', address: '10.0.0.2' })
+  const reordered = analyzeProxy(raw([['Host', 'a'], ['Via', '1.1 envoy'], ['X-Forwarded-For', '203.0.113.7']]), peer('10.0.0.1'))
+  assert.deepEqual(reordered, first, 'the same analysis...')
+  assert.notEqual(reordered, first, '...worked out again, since order can matter (evidence lists, repeated headers)')
+  // The first Host counts once a second one arrives: these two must not share a result.
+  const twoHosts = analyzeProxy(raw([['Host', 'a'], ['Host', 'b']]), peer('10.0.0.1'))
+  const otherTwoHosts = analyzeProxy(raw([['Host', 'c'], ['Host', 'b']]), peer('10.0.0.1'))
+  assert.match(twoHosts.proxy?.warnings[0] ?? '', /"a", "b"/)
+  assert.match(otherTwoHosts.proxy?.warnings[0] ?? '', /"c", "b"/)
+})
+
+test('clients sending ever new proxy headers cannot grow the remembered analyses, and each is still right', () => {
+  for (let i = 0; i < 5000; i++) {
+    const address = `198.51.${i >> 8}.${i & 255}`
+    const result = analyzeProxy(raw([['X-Forwarded-For', address]]), peer('127.0.0.1'))
+    assert.deepEqual(result.forwarded?.xForwardedFor, [address])
+  }
+  assert.ok(rememberedAnalyses() <= 1024, `${rememberedAnalyses()} remembered`)
+  const huge = 'x'.repeat(5000)
+  assert.deepEqual(analyzeProxy(raw([['X-Forwarded-For', huge]]), peer('127.0.0.1')).forwarded?.xForwardedFor, [huge])
 })

@@ -1,0 +1,56 @@
+// buildEcho runs the trace and forwarded-certificate analyses only when one of their headers is present.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { buildEcho } from '../../src/echo/build.ts'
+import { parseTrace } from '../../src/echo/trace.ts'
+import type { RequestSnapshot } from '../../src/echo/types.ts'
+
+function snapshot (pairs: [string, string][]): RequestSnapshot {
+  const headers: Record<string, string> = {}
+  for (const [name, value] of pairs) headers[name.toLowerCase()] = value
+  return {
+    method: 'GET',
+    url: '/',
+    httpVersion: '1.1',
+    rawHeaders: pairs.flat(),
+    headers,
+    query: {},
+    protocol: 'http',
+    remote: { address: '127.0.0.1', port: 50000, family: 'IPv4' },
+    ip: '127.0.0.1',
+    body: null,
+    tls: undefined,
+    requestId: 'id',
+    receivedAt: new Date()
+  }
+}
+
+const server = { hostname: 'h', instance: 'h', version: '0' }
+const NO_BODY = { body: null, bodyEncoding: 'none' as const }
+
+test('each tracing header alone is enough for the trace field, whatever else arrives', () => {
+  const samples: [string, string][] = [
+    ['traceparent', '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'],
+    ['tracestate', 'congo=t61rcWkgMzE'],
+    ['b3', '80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1'],
+    ['x-b3-traceid', '80f198ee56343ba864fe8b2a57d3eff7'],
+    ['x-b3-spanid', 'e457b5a2e4d86bd1'],
+    ['x-b3-parentspanid', '05e3ac9a4f6e3b90'],
+    ['x-b3-sampled', '1'],
+    ['x-b3-flags', '1'],
+    ['x-request-id', 'abc-123'],
+    ['x-amzn-trace-id', 'Root=1-5759e988-bd862e3fe1be46a994272793']
+  ]
+  for (const [name, value] of samples) {
+    const pairs: [string, string][] = [['Host', 'example'], ['User-Agent', 'curl/8'], [name.toUpperCase(), value]]
+    const echo = buildEcho(snapshot(pairs), NO_BODY, server)
+    assert.ok(echo.trace !== undefined, name)
+    assert.deepEqual(echo.trace, parseTrace(snapshot(pairs).headers), name)
+  }
+  assert.equal(buildEcho(snapshot([['Host', 'example'], ['Accept', '*/*']]), NO_BODY, server).trace, undefined)
+})
+
+test('a client-certificate header that holds no certificate adds nothing', () => {
+  const echo = buildEcho(snapshot([['Host', 'example'], ['X-SSL-Client-Cert', 'not a certificate']]), NO_BODY, server)
+  assert.equal(echo.proxy, undefined)
+})
