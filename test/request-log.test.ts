@@ -7,7 +7,7 @@ import { Writable } from 'node:stream'
 import Fastify from 'fastify'
 import pino from 'pino'
 import { rawRequest } from './helper.ts'
-import { RequestLogController, putHundredths, putJsonString, putUint } from '../src/request-log.ts'
+import { EpochDigits, RequestLogController, putHundredths, putJsonString, putUint } from '../src/request-log.ts'
 import { BatchedDestination } from '../src/log-destination.ts'
 
 /** A Fastify app logging through `controller`, pino writing into `lines` (the controller's direct lines too). */
@@ -37,7 +37,7 @@ async function app (lines: string[], direct: boolean) {
 }
 
 // Quotes and backslashes are escaped in the line; /boom fails (500: an error-level line); /healthz is quiet (debug).
-const TARGETS = ['/plain', '/q?a=1&b=%22x%22', '/quote"back\\slash', '/%C3%BCn%C3%AF?x=%E2%82%AC', '/teapot', '/healthz', '/boom']
+const TARGETS = ['/plain', '/q?a=1&b=%22x%22', '/quote"back\\slash', '/%C3%BCn%C3%AF?x=%E2%82%AC', '/teapot', '/healthz', '/healthz?probe=1', '/healthzz', '/boom']
 
 function normalise (line: string): string {
   return line.replace(/"time":\d+/, '"time":0').replace(/"responseTime":[\d.]+/, '"responseTime":0')
@@ -46,6 +46,7 @@ function normalise (line: string): string {
 test('the direct request line is the line pino writes, byte for byte, for every kind of target and level', async (t) => {
   const viaPino: string[] = []
   const direct: string[] = []
+  const started = Date.now()
   const a = await app(viaPino, false)
   const b = await app(direct, true)
   t.after(() => Promise.all([a.fastify.close(), b.fastify.close()]))
@@ -60,10 +61,16 @@ test('the direct request line is the line pino writes, byte for byte, for every 
   const requests = (lines: string[]) => lines.filter(l => l.includes('"msg":"request"')).map(normalise)
   assert.equal(requests(viaPino).length, TARGETS.length)
   assert.deepEqual(requests(direct), requests(viaPino))
-  // The health probe is logged at debug (20), a 500 at error (50), the rest at info (30).
+  // The health probe is logged at debug (20), with a query too, a 500 at error (50), the rest at info (30).
   assert.match(requests(direct).find(l => l.includes('"url":"/healthz"')) ?? '', /^\{"level":20,/)
+  assert.match(requests(direct).find(l => l.includes('"url":"/healthz?probe=1"')) ?? '', /^\{"level":20,/)
+  assert.match(requests(direct).find(l => l.includes('"url":"/healthzz"')) ?? '', /^\{"level":30,/)
   assert.match(requests(direct).find(l => l.includes('"url":"/boom"')) ?? '', /^\{"level":50,.*"statusCode":500,/)
   assert.ok(requests(direct).some(l => l.includes('"url":"/quote\\"back\\\\slash"')), 'quote and backslash escaped')
+  for (const line of direct.filter(l => l.includes('"msg":"request"'))) {
+    const time = (JSON.parse(line) as { time: number }).time
+    assert.ok(Number.isInteger(time) && time >= started && time <= Date.now(), `time ${time} is when the request was logged`)
+  }
   assert.match(requests(direct)[0], new RegExp(`^\\{"level":30,"time":0,"pid":${process.pid},"hostname":${JSON.stringify(hostname())},"reqId":"id-1","method":"GET","url":"/plain","statusCode":200,"ip":"127.0.0.1","responseTime":0,"msg":"request"\\}\\n$`))
 })
 
@@ -80,5 +87,18 @@ test('numbers and strings are encoded exactly as JavaScript and JSON.stringify p
   }
   for (const s of ['', 'id-1', 'GET', '/a?b=c&d=%22', '/quote"back\\slash', 'tab\there', 'del\u007f', 'ünï€', '\u00c3\u00bc', '\ud83d\ude00', 'lone\ud800', '::ffff:127.0.0.1']) {
     assert.equal(buf.toString('utf8', 0, putJsonString(buf, 0, s)), JSON.stringify(s), s)
+  }
+})
+
+test('line times are the epoch milliseconds as JavaScript prints them, across second boundaries and eras', () => {
+  const digits = new EpochDigits()
+  const buf = Buffer.alloc(32)
+  const now = Date.now()
+  const samples = [now, now + 1, now + 999, now + 1000, now - 1, 1_700_000_000_000, 1_700_000_000_999, 1_700_000_001_000,
+    1_700_000_000_005, 1_700_000_000_050, 999_999_999_999, 1_000_000_000_000, 0, 7, 9_999_999_999_999, 10_000_000_000_000]
+  for (let i = 0; i < 5000; i++) samples.push(now + Math.floor(Math.random() * 5000))
+  for (const ms of samples) {
+    const end = digits.put(buf, 3, ms)
+    assert.equal(buf.toString('latin1', 3, end), String(ms))
   }
 })
