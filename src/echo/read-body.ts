@@ -36,34 +36,32 @@ export function collectBody (req: IncomingMessage, limit: number, done: (err: Ht
   }
   const chunks: Buffer[] = []
   let received = 0
+  // Listeners are never removed on the way to 'end' (the request object dies with them): `settled` makes
+  // sure `done` runs once. A client that goes away mid-body destroys the request with an "aborted" error,
+  // so 'error' covers that too.
+  let settled = false
   const onData = (chunk: Buffer) => {
+    if (settled) return
     received += chunk.length
     if (received > limit) {
-      cleanup()
+      settled = true
+      req.removeListener('data', onData)
       done(bodyTooLarge(limit), EMPTY)
       return
     }
     chunks.push(chunk)
   }
-  const onEnd = () => {
-    cleanup()
-    done(null, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, received))
-  }
-  const onError = (err: Error) => {
-    cleanup()
-    done(new HttpError(400, 'ECHOSCOPE_BODY_ABORTED', `request body could not be read: ${err.message}`), EMPTY)
-  }
-  const onAborted = () => onError(new Error('client aborted'))
-  function cleanup () {
-    req.removeListener('data', onData)
-    req.removeListener('end', onEnd)
-    req.removeListener('error', onError)
-    req.removeListener('aborted', onAborted)
-  }
   req.on('data', onData)
-  req.on('end', onEnd)
-  req.on('error', onError)
-  req.on('aborted', onAborted)
+  req.on('end', () => {
+    if (settled) return
+    settled = true
+    done(null, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, received))
+  })
+  req.on('error', (err: Error) => {
+    if (settled) return
+    settled = true
+    done(new HttpError(400, 'ECHOSCOPE_BODY_ABORTED', `request body could not be read: ${err.message}`), EMPTY)
+  })
 }
 
 const EMPTY = Buffer.alloc(0)

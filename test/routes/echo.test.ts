@@ -4,6 +4,7 @@ import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { gzipSync } from 'node:zlib'
 import { request as httpRequest } from 'node:http'
+import { connect } from 'node:net'
 import { getJson, rawRequest, startEcho } from '../helper.ts'
 
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex')
@@ -188,6 +189,20 @@ test('a body over --body-limit gets a JSON 413 (declared or chunked); others are
   assert.equal(chunked, 413)
   const ok = await fetch(url, { method: 'POST', body: 'z'.repeat(1000) })
   assert.equal((await getJson(ok)).bodyBytes, 1000)
+})
+
+test('clients that go away halfway through their bodies are forgotten, and the server keeps serving', async (t) => {
+  const { port, url } = await startEcho(t)
+  await Promise.all(Array.from({ length: 20 }, () => new Promise<void>((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => {
+      socket.write('POST /upload HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"partial":')
+      setTimeout(() => { socket.destroy(); resolve() }, 20)
+    })
+    socket.on('error', reject)
+  })))
+  await new Promise(resolve => setTimeout(resolve, 50))
+  const ok = await getJson(fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"whole":true}' }))
+  assert.deepEqual(ok.body, { whole: true })
 })
 
 test('headers over --max-header-size get 431', async (t) => {
