@@ -213,7 +213,10 @@ function isEvidence (found: HeaderRule): boolean {
   return found.kind !== ISTIO_HINT || found.gateway !== -1
 }
 
-/** Second pass, only when the result is not remembered: every proxy header, sorted by kind. */
+/**
+ * Second pass, only when the result is not remembered: every proxy header, sorted by kind. (The same filter
+ * as the first pass, written out in both: a shared iterator would cost a call per header on the hot path.)
+ */
 function scanHeaders (rawHeaders: string[]): Scan {
   const scan = newScan()
   let firstHost: string | undefined
