@@ -44,6 +44,7 @@ export function echoRouteOptions (opts: Options, stats: TransportStats, history:
     maxDecodeRatio: opts.maxDecodeRatio,
     maxDelay: opts.maxDelay,
     noControls: opts.noControls,
+    logRequests: opts.logRequests,
     maxStreams: opts.maxStreams,
     maxStreamSeconds: opts.maxStreamSeconds,
     identity,

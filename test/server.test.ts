@@ -2,6 +2,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
+import { connect } from 'node:net'
 import Fastify from 'fastify'
 import echoscope from '../src/index.ts'
 import { getJson, rawRequest, spawnServer, startEcho, waitFor } from './helper.ts'
@@ -62,6 +63,39 @@ test('--redact-headers "" logs secrets when asked', async (t) => {
   await (await fetch(`http://127.0.0.1:${port}/`, { headers: { authorization: 'Bearer visible-on-purpose' } })).arrayBuffer()
   await waitFor(() => output().includes('"msg":"request"'))
   assert.ok(output().includes('visible-on-purpose'))
+})
+
+test('a client that goes away halfway through its body still gets its log line, with how much arrived', async (t) => {
+  const { child, port, output } = await spawnServer([])
+  t.after(() => child.kill('SIGKILL'))
+  await new Promise<void>((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => {
+      socket.write('POST /upload?part=1 HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"partial":')
+      setTimeout(() => { socket.destroy(); resolve() }, 50)
+    })
+    socket.on('error', reject)
+  })
+  await waitFor(() => output().includes('request aborted by the client'))
+  const line = output().trim().split('\n').map(l => JSON.parse(l)).find(l => l.msg === 'request aborted by the client')
+  assert.equal(line.level, 30)
+  assert.match(line.reqId, /^[0-9a-f-]{36}$/)
+  assert.equal(line.method, 'POST')
+  assert.equal(line.url, '/upload?part=1')
+  assert.equal(line.ip, '127.0.0.1')
+  assert.equal(line.bodyBytes, 11)
+  // --log-requests=false means no line per request, this one included.
+  const quiet = await spawnServer(['--log-requests=false'])
+  t.after(() => quiet.child.kill('SIGKILL'))
+  await new Promise<void>((resolve, reject) => {
+    const socket = connect(quiet.port, '127.0.0.1', () => {
+      socket.write('POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nab')
+      setTimeout(() => { socket.destroy(); resolve() }, 50)
+    })
+    socket.on('error', reject)
+  })
+  await (await fetch(`http://127.0.0.1:${quiet.port}/after`)).arrayBuffer()
+  await new Promise(resolve => setTimeout(resolve, 100))
+  assert.ok(!quiet.output().includes('aborted'), quiet.output())
 })
 
 test('a target the router cannot decode (/%zz) is echoed and logged like any other request, with its time', async (t) => {

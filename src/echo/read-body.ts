@@ -6,12 +6,18 @@ import type { IncomingMessage } from 'node:http'
 export class HttpError extends Error {
   statusCode: number
   code: string
-  constructor (statusCode: number, code: string, message: string) {
+  /** body bytes read before the error */
+  bytesReceived: number
+  constructor (statusCode: number, code: string, message: string, bytesReceived = 0) {
     super(message)
     this.statusCode = statusCode
     this.code = code
+    this.bytesReceived = bytesReceived
   }
 }
+
+/** The code of the error for a body the client stopped sending (it closed the connection). */
+export const BODY_ABORTED = 'ECHOSCOPE_BODY_ABORTED'
 
 export const bodyTooLarge = (limit: number) =>
   new HttpError(413, 'FST_ERR_CTP_BODY_TOO_LARGE', `Request body is larger than the limit of ${limit} bytes (--body-limit)`)
@@ -60,7 +66,7 @@ export function collectBody (req: IncomingMessage, limit: number, done: (err: Ht
   req.on('error', (err: Error) => {
     if (settled) return
     settled = true
-    done(new HttpError(400, 'ECHOSCOPE_BODY_ABORTED', `request body could not be read: ${err.message}`), EMPTY)
+    done(new HttpError(400, BODY_ABORTED, `request body could not be read: ${err.message}`, received), EMPTY)
   })
 }
 

@@ -9,7 +9,7 @@ import { describeCertificate } from '../echo/certificate.ts'
 import { parseBody, parseBodySync, type BodyLimits } from '../echo/body.ts'
 import { readControls, type Controls, type ControlLimits } from '../echo/controls.ts'
 import { negotiate, type Format } from '../echo/negotiate.ts'
-import { collectBody, hasBody } from '../echo/read-body.ts'
+import { BODY_ABORTED, collectBody, hasBody } from '../echo/read-body.ts'
 import { sseEcho } from '../echo/sse.ts'
 import { formatText } from '../echo/formats/text.ts'
 import { formatHtml, HTML_CSP } from '../echo/formats/html.ts'
@@ -30,6 +30,8 @@ export interface EchoRouteOptions {
   maxDecodeRatio: number
   maxDelay: number
   noControls: boolean
+  /** log a line for a request whose client went away mid-body (it gets no response, so no request line) */
+  logRequests: boolean
   maxStreams: number
   maxStreamSeconds: number
   identity: ServerIdentity
@@ -136,6 +138,11 @@ export function makeEchoHandler (opts: EchoRouteOptions) {
     }
     collectBody(raw, opts.bodyLimit, (err, body) => {
       if (err !== null) {
+        // Nothing can be answered to a client that went away, so Fastify never reports the request done and
+        // the request line never comes: this line stands in for it (what arrived, and how much of the body).
+        if (err.code === BODY_ABORTED && opts.logRequests) {
+          request.log.info({ method: raw.method, url: raw.url, ip: request.ip, bodyBytes: err.bytesReceived }, 'request aborted by the client')
+        }
         reply.send(err)
         return
       }
