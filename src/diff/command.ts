@@ -11,8 +11,8 @@ export const DIFF_HELP = `Usage: echoscope diff URL [options]
 
 Sends one request whose every header echoscope knows (Host, User-Agent, Content-Length included) to URL —
 a gateway, proxy or load balancer in front of an echoscope server — and shows what the server received
-differently: method, path, query, headers added / removed / changed (name case too), body, which instance
-answered, and the proxy analysis.
+differently: method, path, query, headers added / removed / changed (name case too) / reordered, body,
+which instance answered, and the proxy analysis.
 
 Options:
   -X, --request METHOD        method (default GET, or POST with --data)

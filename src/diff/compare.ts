@@ -24,6 +24,11 @@ export interface DiffResult {
     added: Record<string, string>
     removed: Record<string, string>
     changed: Record<string, HeaderChange>
+    /**
+     * Only when the gateway changed the order: the names that arrived on both sides, lower-cased, in the order
+     * each side had them (a name's first line counts; added and removed headers are left out).
+     */
+    reordered?: { sent: string[], received: string[] }
   }
   body: { same: boolean, sentBytes: number, receivedBytes: number }
   server: ServerIdentity
@@ -86,12 +91,16 @@ export function compare (sent: WireRequest, status: number, echo: Echo): DiffRes
     }
   }
   const sentDigest = createHash('sha256').update(sent.body).digest('hex')
+  // Maps keep first-appearance order, so their keys are each side's header order.
+  const sentOrder = [...s.keys()].filter(name => r.has(name))
+  const receivedOrder = [...r.keys()].filter(name => s.has(name))
+  const reordered = sentOrder.some((name, i) => name !== receivedOrder[i])
   return {
     status,
     method: { sent: sent.method, received: echo.method },
     path: { sent: sentPath, received: echo.path },
     query: { sent: sentQuery, received: receivedQuery },
-    headers: { added, removed, changed },
+    headers: { added, removed, changed, ...(reordered ? { reordered: { sent: sentOrder, received: receivedOrder } } : {}) },
     body: { same: sentDigest === echo.bodySha256, sentBytes: sent.body.length, receivedBytes: echo.bodyBytes },
     server: echo.server,
     ...(echo.proxy !== undefined ? { proxy: echo.proxy } : {})

@@ -19,8 +19,8 @@ export function render (d: DiffResult, url: string, style: Style): string {
   row('path', d.path.sent, d.path.received)
   row('query', d.query.sent, d.query.received, v => v === '' ? '(none)' : '?' + v)
 
-  const { added, removed, changed } = d.headers
-  const n = Object.keys(added).length + Object.keys(removed).length + Object.keys(changed).length
+  const { added, removed, changed, reordered } = d.headers
+  const n = Object.keys(added).length + Object.keys(removed).length + Object.keys(changed).length + (reordered === undefined ? 0 : 1)
   lines.push(`headers  ${n === 0 ? c('dim', 'no change') : `${n} change${n === 1 ? '' : 's'}`}`)
   for (const [name, value] of Object.entries(added)) lines.push(`  ${c('green', `+ ${name}: ${value}`)}`)
   for (const [name, value] of Object.entries(removed)) lines.push(`  ${c('red', `- ${name}: ${value}`)}`)
@@ -29,6 +29,7 @@ export function render (d: DiffResult, url: string, style: Style): string {
     else if (ch.sentLines !== undefined) lines.push(`  ${c('yellow', `~ ${name}: ${ch.sentLines.length} line(s) ${JSON.stringify(ch.sentLines)} → ${ch.receivedLines?.length} line(s) ${JSON.stringify(ch.receivedLines)}`)}`)
     else lines.push(`  ${c('yellow', `~ ${name}: ${ch.sent} → ${ch.received}`)}`)
   }
+  if (reordered !== undefined) lines.push(`  ${c('yellow', `↕ order: ${reordered.sent.join(', ')} → ${reordered.received.join(', ')}`)}`)
   const b = d.body
   lines.push(`body     ${b.same ? c('dim', `same (${b.sentBytes} bytes)`) : c('red', `changed: ${b.sentBytes} bytes sent, ${b.receivedBytes} received`)}`)
   const p = d.proxy

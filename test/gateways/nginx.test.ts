@@ -79,7 +79,12 @@ test('through real nginx', async (t) => {
     assert.deepEqual(d.headers, {
       added: { 'x-forwarded-for': '127.0.0.1', 'x-gateway': 'nginx', via: '1.1 nginx' },
       removed: { 'x-debug': '1' },
-      changed: { host: { sent: `127.0.0.1:${gw.port}`, received: 'echo.internal' } }
+      changed: { host: { sent: `127.0.0.1:${gw.port}`, received: 'echo.internal' } },
+      // nginx writes the headers it sets itself (Host, Connection) and the length it computed first.
+      reordered: {
+        sent: ['host', 'user-agent', 'accept', 'x-keep', 'x-lower', 'content-type', 'content-length', 'connection'],
+        received: ['host', 'connection', 'content-length', 'user-agent', 'accept', 'x-keep', 'x-lower', 'content-type']
+      }
     })
     assert.deepEqual(d.body, { same: true, sentBytes: 5, receivedBytes: 5 })
     assert.deepEqual(d.proxy.gateways, [{ name: 'nginx', evidence: ['via'] }])
@@ -98,6 +103,7 @@ test('through real nginx', async (t) => {
     assert.match(out, /\n {2}\+ x-forwarded-for: 127\.0\.0\.1\n/)
     assert.match(out, /\n {2}- x-debug: 1\n/)
     assert.match(out, /\n {2}~ host: 127\.0\.0\.1:\d+ → echo\.internal\n/)
+    assert.match(out, /\n {2}↕ order: host, user-agent, accept, connection → host, connection, user-agent, accept\n/)
     assert.doesNotMatch(out, /name case only/)
     assert.match(out, /\ngateway +nginx \(via\)\n/)
     assert.match(out, /\nhops +127\.0\.0\.1 → 1\.1 nginx → 127\.0\.0\.1\n$/)
@@ -138,6 +144,10 @@ test('through real nginx', async (t) => {
       changed: {
         host: { sent: `127.0.0.1:${gw.port}`, received: 'echo.internal' },
         connection: { sent: 'Upgrade', received: 'upgrade' }
+      },
+      reordered: {
+        sent: ['host', 'user-agent', 'connection', 'upgrade', 'sec-websocket-version', 'sec-websocket-key'],
+        received: ['host', 'upgrade', 'connection', 'user-agent', 'sec-websocket-version', 'sec-websocket-key']
       }
     })
   })
