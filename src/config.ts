@@ -248,10 +248,6 @@ export function resolveOptions (input: Partial<Options> & Record<string, unknown
   if (o.tlsCert !== '' && o.tlsSelfSigned) throw new ConfigError('invalid tls options: use either --tls-cert/--tls-key or --tls-self-signed')
   if (!tls && o.httpsPort > 0) throw new ConfigError(`invalid --https-port ${o.httpsPort}: needs --tls-cert/--tls-key or --tls-self-signed`)
   if (!tls && o.http2) throw new ConfigError('invalid --http2: HTTP/2 needs TLS (--tls-cert/--tls-key or --tls-self-signed); browsers do not speak it in clear text')
-  // The separate HTTPS listener is HTTP/1.1 only; silently serving it without HTTP/2 would mislead.
-  if (o.http2 && o.httpsPort > 0) {
-    throw new ConfigError(`invalid --http2 with --https-port ${o.httpsPort}: HTTP/2 is served on --port only; put TLS on --port (leave --https-port at 0)`)
-  }
   if (!tls && o.tcpTls) throw new ConfigError('invalid --tcp-tls: needs a certificate (--tls-cert/--tls-key or --tls-self-signed)')
   if (!tls && o.tlsCa !== '') throw new ConfigError('invalid --tls-ca: client certificates need TLS (--tls-cert/--tls-key or --tls-self-signed)')
   // Node refuses a head timeout longer than the whole-request timeout.

@@ -150,7 +150,8 @@ export async function buildServer (input: Partial<Options> = {}): Promise<Fastif
   // The echo reads bodies itself for every method (GET with a body too), so Fastify's parsing step,
   // which would refuse some inputs an echo must show, is switched off for all methods.
   for (const m of fastify.supportedMethods) fastify.addHttpMethod(m, { hasBody: false, overrideExisting: true })
-  if (tlsHere && opts.http2) refuseUnknownMethods(fastify)
+  // HTTP/2 on --port, or on the --https-port listener (which hands its requests to this server's handling).
+  if (tls !== null && opts.http2) refuseUnknownMethods(fastify)
   fastify.decorate('echoscope', { options: opts, state, stats: createStats(), setFallback: (fn) => { late.echo = fn }, observeResponses: fn => logController.observe(fn), tls, transports: { tcp: [], udp: [] } })
   const tracing = tracingWanted(process.env) ? await setupTracing() : null
   if (tracing !== null) {
