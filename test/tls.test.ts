@@ -3,7 +3,7 @@ import { test } from 'node:test'
 import { once } from 'node:events'
 import assert from 'node:assert/strict'
 import { request as httpsRequest } from 'node:https'
-import { connect as http2Connect } from 'node:http2'
+import { connect as http2Connect, type ClientHttp2Session } from 'node:http2'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -12,6 +12,21 @@ import WebSocket from 'ws'
 import { freePort, getJson, runCli, spawnServer, startEcho, waitFor } from './helper.ts'
 
 interface Got { status: number, json: any, alpn: string | false | null }
+
+/** One HTTP/2 request on `session`: its status and body. */
+function h2Request (session: ClientHttp2Session, headers: Record<string, string>): Promise<{ status: number, body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = session.request(headers)
+    let status = 0
+    let body = ''
+    req.setEncoding('utf8')
+    req.on('response', h => { status = Number(h[':status']) })
+    req.on('data', (d: string) => { body += d })
+    req.on('end', () => resolve({ status, body }))
+    req.on('error', reject)
+    req.end()
+  })
+}
 
 function get (port: number, path: string, opts: Record<string, unknown> = {}): Promise<Got> {
   return new Promise((resolve, reject) => {
@@ -115,25 +130,14 @@ test('--https-port with --http2: HTTP/2 and HTTP/1.1 beside plain HTTP, and a dr
   const httpsPort = await freePort()
   const { child, port, output } = await spawnServer(['--tls-self-signed', '--http2', '--https-port', String(httpsPort)])
   t.after(() => child.kill('SIGKILL'))
-  const h2 = (session: ReturnType<typeof http2Connect>, headers: Record<string, string>) => new Promise<{ status: number, body: string }>((resolve, reject) => {
-    const req = session.request(headers)
-    let status = 0
-    let body = ''
-    req.setEncoding('utf8')
-    req.on('response', h => { status = Number(h[':status']) })
-    req.on('data', (d: string) => { body += d })
-    req.on('end', () => resolve({ status, body }))
-    req.on('error', reject)
-    req.end()
-  })
   const session = http2Connect(`https://localhost:${httpsPort}`, { rejectUnauthorized: false })
   t.after(() => session.destroy())
-  const echo = JSON.parse((await h2(session, { ':path': '/h2?x=1' })).body)
+  const echo = JSON.parse((await h2Request(session, { ':path': '/h2?x=1' })).body)
   assert.equal(echo.httpVersion, '2.0')
   assert.equal(echo.protocol, 'https')
   assert.equal(echo.tls.alpn, 'h2')
   // The guard of the main port holds here too: a method no route knows is 501, not a 404 and a log flood.
-  assert.equal((await h2(session, { ':method': 'X-ANYTHING', ':path': '/' })).status, 501)
+  assert.equal((await h2Request(session, { ':method': 'X-ANYTHING', ':path': '/' })).status, 501)
   const h1 = await get(httpsPort, '/h1', { ALPNProtocols: ['http/1.1'] })
   assert.equal(h1.json.httpVersion, '1.1')
   assert.equal(h1.alpn, 'http/1.1')
@@ -150,7 +154,7 @@ test('--https-port with --http2: HTTP/2 and HTTP/1.1 beside plain HTTP, and a dr
   const keepAlive = new (await import('node:https')).Agent({ keepAlive: true })
   t.after(() => keepAlive.destroy())
   await get(httpsPort, '/idle', { ALPNProtocols: ['http/1.1'], agent: keepAlive })
-  const slow = h2(session, { ':path': '/slow?echo_delay=400' })
+  const slow = h2Request(session, { ':path': '/slow?echo_delay=400' })
   await new Promise(resolve => setTimeout(resolve, 100))
   const started = Date.now()
   child.kill('SIGTERM')
@@ -167,17 +171,7 @@ test('--http2: a method token Fastify cannot route gets 501 JSON, no log flood, 
   t.after(() => child.kill('SIGKILL'))
   const session = http2Connect(`https://localhost:${port}`, { rejectUnauthorized: false })
   t.after(() => session.close())
-  const send = (headers: Record<string, string>) => new Promise<{ status: number, body: string }>((resolve, reject) => {
-    const req = session.request(headers)
-    let status = 0
-    let body = ''
-    req.setEncoding('utf8')
-    req.on('response', h => { status = Number(h[':status']) })
-    req.on('data', (d: string) => { body += d })
-    req.on('end', () => resolve({ status, body }))
-    req.on('error', reject)
-    req.end()
-  })
+  const send = (headers: Record<string, string>) => h2Request(session, headers)
   for (let i = 0; i < 20; i++) {
     const r = await send({ ':method': `X-RANDOM-${i}`, ':path': '/h2' })
     assert.equal(r.status, 501)
