@@ -118,3 +118,60 @@ function parseCookies (header: string): Record<string, string> {
   }
   return out
 }
+
+/** Per shared proxy analysis (or per identity when there is none): its JSON with the identity's after it. */
+const tails = new WeakMap<object, { server: ServerIdentity, json: string }>()
+
+function tailOf (proxy: Echo['proxy'], server: ServerIdentity): string {
+  const serverJson = `,"server":${JSON.stringify(server)},"requestId":`
+  return proxy === undefined ? serverJson : `,"proxy":${JSON.stringify(proxy)}${serverJson}`
+}
+
+/**
+ * `JSON.stringify(echo)`, with the end of the echo (`proxy` and `server`, the same objects for every request
+ * from one route through one chain of proxies) serialised once and reused: those nested objects were a fifth
+ * of the time V8 spent serialising a forwarded GET. The result is only a few pieces long, so writing it costs
+ * no more than writing one string.
+ */
+export function serializeEcho (echo: Echo): string {
+  const { proxy, server, requestId, receivedAt } = echo
+  // A proxy result with certificates is a per-request copy (buildEcho): nothing to reuse.
+  const key = proxy === undefined ? server : proxy.clientCertificates === undefined ? proxy : null
+  let tail: string
+  if (key === null) {
+    tail = tailOf(proxy, server)
+  } else {
+    const known = tails.get(key)
+    if (known !== undefined && known.server === server) {
+      tail = known.json
+    } else {
+      tail = tailOf(proxy, server)
+      tails.set(key, { server, json: tail })
+    }
+  }
+  // The four fields are hidden (undefined, which JSON leaves out) rather than copied into a second object:
+  // the echo keeps its shape, and restoring them costs four stores.
+  echo.proxy = undefined
+  ;(echo as { server?: ServerIdentity }).server = undefined
+  ;(echo as { requestId?: string }).requestId = undefined
+  ;(echo as { receivedAt?: string }).receivedAt = undefined
+  let head: string
+  try {
+    head = JSON.stringify(echo)
+  } finally {
+    echo.proxy = proxy
+    echo.server = server
+    echo.requestId = requestId
+    echo.receivedAt = receivedAt
+  }
+  return head.slice(0, -1) + tail + jsonString(requestId) + ',"receivedAt":"' + receivedAt + '"}'
+}
+
+/** JSON.stringify for a string, without its call into V8's runtime (~0.13 µs) when nothing needs escaping. */
+function jsonString (s: string): string {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return JSON.stringify(s)
+  }
+  return '"' + s + '"'
+}

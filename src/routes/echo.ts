@@ -4,7 +4,7 @@ import { parse as parseQuery } from 'node:querystring'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { TLSSocket } from 'node:tls'
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify'
-import { buildEcho } from '../echo/build.ts'
+import { buildEcho, serializeEcho } from '../echo/build.ts'
 import { describeCertificate } from '../echo/certificate.ts'
 import { parseBody, parseBodySync, type BodyLimits } from '../echo/body.ts'
 import { readControls, type Controls, type ControlLimits } from '../echo/controls.ts'
@@ -161,7 +161,7 @@ export function makeEchoHandler (opts: EchoRouteOptions) {
     const echo = buildEcho(snapshot(request, query, body, receivedAt), parsed, opts.identity)
     const format = negotiate(query.format, request.raw.headers.accept)
     // Serialised once: the JSON response and the history entry are the same bytes.
-    const json = history !== null || (format === 'json' && controls?.body === undefined) ? JSON.stringify(echo) : ''
+    const json = history !== null || (format === 'json' && controls?.body === undefined) ? serializeEcho(echo) : ''
     if (history !== null) history.add(echo, json, controls?.status ?? 200)
     if (controls?.delay !== undefined && controls.delay > 0) {
       return sleep(controls.delay).then(() => answer(reply, format, controls, body, echo, json, request))
@@ -215,7 +215,7 @@ export function makeEchoHandler (opts: EchoRouteOptions) {
       return reply.send({ statusCode: 503, error: 'Service Unavailable', message: `too many concurrent SSE streams (limit ${opts.maxStreams}, --max-streams)` })
     }
     const seconds = Math.min(controls?.stream ?? DEFAULT_SSE_SECONDS, opts.maxStreamSeconds)
-    const { stream, stop } = sseEcho(JSON.stringify(echo), seconds, () => { streams.delete(stop) })
+    const { stream, stop } = sseEcho(serializeEcho(echo), seconds, () => { streams.delete(stop) })
     streams.add(stop)
     reply.raw.on('close', stop)
     reply.header('cache-control', 'no-cache')

@@ -1,7 +1,7 @@
 // buildEcho runs the trace and forwarded-certificate analyses only when one of their headers is present.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { buildEcho } from '../../src/echo/build.ts'
+import { buildEcho, serializeEcho } from '../../src/echo/build.ts'
 import { parseTrace } from '../../src/echo/trace.ts'
 import type { RequestSnapshot } from '../../src/echo/types.ts'
 
@@ -53,4 +53,39 @@ test('each tracing header alone is enough for the trace field, whatever else arr
 test('a client-certificate header that holds no certificate adds nothing', () => {
   const echo = buildEcho(snapshot([['Host', 'example'], ['X-SSL-Client-Cert', 'not a certificate']]), NO_BODY, server)
   assert.equal(echo.proxy, undefined)
+})
+
+// serializeEcho reuses the JSON of the shared proxy analysis and the server identity: every echo must still
+// come out exactly as JSON.stringify writes it, and the echo object must come back untouched.
+test('serializeEcho writes exactly what JSON.stringify writes, first time and reused', () => {
+  const forwarded: [string, string][] = [['Host', 'example'], ['X-Forwarded-For', '203.0.113.7, 10.0.0.1'], ['Via', '1.1 gw']]
+  const cases: RequestSnapshot[] = [
+    snapshot([['Host', 'example']]),
+    snapshot(forwarded),
+    snapshot(forwarded), // the same proxy headers: the remembered analysis and its JSON
+    { ...snapshot(forwarded), remote: { address: '10.9.9.9', port: 1, family: 'IPv4' } },
+    { ...snapshot([['Host', 'example'], ['Cookie', 'a=1']]), requestId: 'quote " backslash \\ newline \n' },
+    { ...snapshot([['Host', 'example']]), requestId: 'lone \ud800 surrogate, tab \t' }
+  ]
+  for (const identity of [server, { hostname: 'other', instance: 'replica-2', version: '1' }]) {
+    for (const snap of cases) {
+      const echo = buildEcho(snap, { body: { nested: ['x', 1] }, bodyEncoding: 'json' }, identity)
+      const before = { ...echo }
+      const expected = JSON.stringify(echo)
+      assert.equal(serializeEcho(echo), expected)
+      assert.equal(serializeEcho(echo), expected, 'the second time, from what was remembered')
+      assert.deepEqual(echo, before)
+      assert.deepEqual(Object.keys(echo), Object.keys(before), 'field order kept')
+    }
+  }
+})
+
+test('serializeEcho gives the echo back whole even when serialising it throws', () => {
+  const echo = buildEcho(snapshot([['Host', 'example'], ['X-Forwarded-For', '203.0.113.7']]), { body: { n: 1n }, bodyEncoding: 'json' }, server)
+  const proxy = echo.proxy
+  assert.throws(() => serializeEcho(echo), TypeError)
+  assert.equal(echo.proxy, proxy)
+  assert.equal(echo.server, server)
+  assert.equal(echo.requestId, 'id')
+  assert.equal(typeof echo.receivedAt, 'string')
 })
