@@ -10,6 +10,7 @@ import { app } from './app.ts'
 import { RequestLogController, type DirectLines, type ResponseObserver } from './request-log.ts'
 import { stdoutDestination, type BatchedDestination } from './log-destination.ts'
 import { lazyChildLoggerFactory } from './request-logger.ts'
+import { coalescingResponse } from './write-coalescing.ts'
 import type { HealthState } from './routes/health.ts'
 import { createStats, type Stats } from './stats.ts'
 import { loadTls, tlsServerOptions, type TlsMaterial } from './tls.ts'
@@ -108,7 +109,8 @@ export async function buildServer (input: Partial<Options> = {}): Promise<Fastif
     echo: (_request, reply) => reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: 'bad URL' })
   }
   const tls = await loadTls(opts)
-  const httpOptions = { maxHeaderSize: opts.maxHeaderSize, headersTimeout: opts.headersTimeout }
+  // Responses finished in one event-loop turn are written together at its end (write-coalescing.ts).
+  const httpOptions = { maxHeaderSize: opts.maxHeaderSize, headersTimeout: opts.headersTimeout, ServerResponse: coalescingResponse }
   // TLS on --port itself unless --https-port puts it on a listener of its own (plugins/https-listener.ts).
   const tlsHere = tls !== null && opts.httpsPort === 0
   const logController = new RequestLogController({

@@ -9,6 +9,7 @@ import type { Socket } from 'node:net'
 import type { TLSSocket } from 'node:tls'
 import type { FastifyInstance } from 'fastify'
 import { tlsServerOptions } from '../tls.ts'
+import { coalescingResponse } from '../write-coalescing.ts'
 
 /**
  * What a shutdown has to wait for on an HTTP/2 listener, which has no closeIdleConnections: its sessions
@@ -73,7 +74,7 @@ async function httpsListener (app: FastifyInstance) {
       drain.watch(h2)
       s = h2
     } else {
-      const h1 = createServer({ ...common, headersTimeout: opts.headersTimeout, requestTimeout: opts.requestTimeout }, handle)
+      const h1 = createServer({ ...common, headersTimeout: opts.headersTimeout, requestTimeout: opts.requestTimeout, ServerResponse: coalescingResponse }, handle)
       h1.keepAliveTimeout = opts.keepAliveTimeout
       s = h1
     }

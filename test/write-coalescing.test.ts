@@ -1,0 +1,130 @@
+// Responses finished in one event-loop turn are written together at its end (src/write-coalescing.ts).
+// Over real sockets: a burst of requests on many connections gets every response whole and correct while
+// writes are held; a lone request is never held; pipelined responses keep their order; clients that
+// vanish before the held writes go out cost the others nothing.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { connect, type Socket } from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { heldWrites } from '../src/write-coalescing.ts'
+import { parseResponse, startEcho, type RawResponse } from './helper.ts'
+
+async function openSockets (port: number, n: number): Promise<Socket[]> {
+  const sockets = await Promise.all(Array.from({ length: n }, () => new Promise<Socket>((resolve, reject) => {
+    const s = connect(port, '127.0.0.1', () => resolve(s))
+    s.on('error', reject)
+  })))
+  // Let the server accept every connection, so the requests below arrive in one of its event-loop turns.
+  await sleep(50)
+  return sockets
+}
+
+/** Everything the server sends until it closes the connection. */
+function collect (socket: Socket): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    socket.on('data', (c: Buffer) => chunks.push(c))
+    socket.on('end', () => resolve(Buffer.concat(chunks)))
+    socket.on('error', reject)
+  })
+}
+
+function request (method: string, path: string, headers: Record<string, string> = {}, body = ''): string {
+  const lines = [`${method} ${path} HTTP/1.1`, 'Host: 127.0.0.1', ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)]
+  if (body !== '') lines.push(`Content-Length: ${Buffer.byteLength(body)}`)
+  return lines.join('\r\n') + '\r\n\r\n' + body
+}
+
+function echoOf (res: RawResponse): Record<string, unknown> {
+  assert.equal(res.headers.get('content-length')?.[0], String(res.body.length))
+  const echo = JSON.parse(res.body.toString('utf8')) as Record<string, unknown>
+  assert.equal(echo.requestId, res.headers.get('x-request-id')?.[0])
+  return echo
+}
+
+test('a burst on many connections: writes are held to the end of the turn and every response arrives whole', async (t) => {
+  const { port } = await startEcho(t, { rateLimitMax: 0 })
+  const sockets = await openSockets(port, 24)
+  const before = heldWrites()
+  const replies = sockets.map(collect)
+  // One synchronous loop: the server reads all of them in one turn. Kinds of response mixed on purpose:
+  // a JSON echo, one without a body (204), a HEAD, a POST with a body.
+  sockets.forEach((s, i) => {
+    const close = { Connection: 'close' }
+    const kind = i % 4
+    if (kind === 0) s.write(request('GET', `/burst/${i}?n=${i}`, close))
+    if (kind === 1) s.write(request('GET', `/burst/${i}`, { ...close, 'x-echo-status': '204' }))
+    if (kind === 2) s.write(request('HEAD', `/burst/${i}`, close))
+    if (kind === 3) s.write(request('POST', `/burst/${i}`, { ...close, 'Content-Type': 'application/json' }, JSON.stringify({ i })))
+  })
+  const responses = (await Promise.all(replies)).map(parseResponse)
+  assert.ok(heldWrites() > before, 'some responses of the burst were held to the end of the turn')
+  responses.forEach((res, i) => {
+    const kind = i % 4
+    if (kind === 0) {
+      assert.equal(res.status, 200)
+      const echo = echoOf(res)
+      assert.equal(echo.path, `/burst/${i}`)
+      assert.deepEqual(echo.query, { n: String(i) })
+    } else if (kind === 1) {
+      assert.equal(res.status, 204)
+      assert.equal(res.body.length, 0)
+    } else if (kind === 2) {
+      assert.equal(res.status, 200)
+      assert.equal(res.body.length, 0, 'HEAD: no body')
+      assert.ok(Number(res.headers.get('content-length')?.[0]) > 0)
+    } else {
+      assert.equal(res.status, 200)
+      const echo = echoOf(res)
+      assert.equal(echo.method, 'POST')
+      assert.deepEqual(echo.body, { i })
+    }
+  })
+})
+
+test('a lone request is written at once, never held', async (t) => {
+  const { url } = await startEcho(t, { rateLimitMax: 0 })
+  const before = heldWrites()
+  for (let i = 0; i < 5; i++) {
+    const res = await fetch(`${url}/alone/${i}`)
+    assert.equal(res.status, 200)
+    assert.equal((await res.json() as { path: string }).path, `/alone/${i}`)
+  }
+  assert.equal(heldWrites(), before)
+})
+
+test('pipelined requests on one connection get their responses in order', async (t) => {
+  const { port } = await startEcho(t, { rateLimitMax: 0 })
+  const [socket] = await openSockets(port, 1)
+  const reply = collect(socket)
+  socket.write(request('GET', '/pipe/0') + request('POST', '/pipe/1', {}, 'one') + request('GET', '/pipe/2', { Connection: 'close' }))
+  const raw = await reply
+  const paths: string[] = []
+  let rest = raw
+  while (rest.length > 0) {
+    const res = parseResponse(rest)
+    const headEnd = rest.indexOf('\r\n\r\n') + 4
+    const length = Number(res.headers.get('content-length')?.[0])
+    paths.push((JSON.parse(rest.subarray(headEnd, headEnd + length).toString()) as { path: string }).path)
+    rest = rest.subarray(headEnd + length)
+  }
+  assert.deepEqual(paths, ['/pipe/0', '/pipe/1', '/pipe/2'])
+})
+
+test('clients that vanish before their held writes go out cost the others nothing', async (t) => {
+  const { port, url } = await startEcho(t, { rateLimitMax: 0 })
+  const sockets = await openSockets(port, 20)
+  const kept = sockets.filter((_, i) => i % 2 === 0)
+  const replies = kept.map(collect)
+  sockets.forEach((s, i) => {
+    s.write(request('GET', `/vanish/${i}`, { Connection: 'close' }))
+    if (i % 2 === 1) s.destroy()
+  })
+  const responses = (await Promise.all(replies)).map(parseResponse)
+  responses.forEach((res, j) => {
+    assert.equal(res.status, 200)
+    assert.equal(echoOf(res).path, `/vanish/${j * 2}`)
+  })
+  const after = await fetch(`${url}/still-serving`)
+  assert.equal(after.status, 200)
+})
