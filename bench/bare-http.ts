@@ -7,6 +7,7 @@ import { hash, randomUUID } from 'node:crypto'
 import { createServer } from 'node:http'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { parseArgs } from 'node:util'
+import { coalescingResponse } from '../src/write-coalescing.ts'
 
 type Query = Record<string, string | string[]>
 
@@ -84,9 +85,12 @@ function handle (req: IncomingMessage, res: ServerResponse): void {
 // echoscope's own flags along.
 const { values } = parseArgs({
   strict: false,
-  options: { port: { type: 'string' }, host: { type: 'string' } }
+  options: { port: { type: 'string' }, host: { type: 'string' }, 'coalesce-writes': { type: 'boolean' } }
 })
 const port = Number(values.port ?? process.env.PORT ?? 8080)
 const host = String(values.host ?? process.env.HOST ?? '127.0.0.1')
 
-createServer(handle).listen(port, host)
+// --coalesce-writes: the same end-of-turn write coalescing echoscope does (src/write-coalescing.ts), for the
+// bench's reference row: how far echoscope is from a bare echo that has it too.
+const options = values['coalesce-writes'] === true ? { ServerResponse: coalescingResponse } : {}
+createServer(options, handle).listen(port, host)

@@ -99,12 +99,16 @@ export const ECHOSCOPE_HTTP_ARGS = ['--rate-limit-max', '100000000', '--rate-lim
 export function httpGroup ({ settings, tool, echoscopeEntry }: HttpGroupOptions): ScenarioGroup {
   const bare: TargetSpec = nodeServer('bare', fileURLToPath(new URL('./bare-http.js', import.meta.url)), httpReady('/'))
   const echoscope: TargetSpec = nodeServer('echoscope', echoscopeEntry, httpReady('/healthz'), ECHOSCOPE_HTTP_ARGS)
+  // echoscope writes the responses finished in one event-loop turn together (src/write-coalescing.ts); the
+  // same bare echo with that one change shows how much of the ratio it makes.
+  const bareCoalescing: TargetSpec = nodeServer('bare+coalescing', fileURLToPath(new URL('./bare-http.js', import.meta.url)), httpReady('/'), ['--coalesce-writes'])
   return {
     name: 'http',
     unit: 'req/s',
     op: 'req',
     baseline: bare,
     subject: echoscope,
+    reference: bareCoalescing,
     scenarios: [httpScenario(GET_SPEC, tool, settings), httpScenario(POST_SPEC, tool, settings)],
     target: TARGET_RATIO,
     notes: [

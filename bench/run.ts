@@ -23,7 +23,7 @@ import { httpGroup } from './http-group.ts'
 import { pinServers } from './servers.ts'
 import { pickHttpTool } from './http-load.ts'
 import { assertProcfs, CLOCK_TICKS, readCpuTicks, readSystemTicks, ticksToSeconds } from './proc.ts'
-import type { Measurement, MemoryMeasurement, Meter, Scenario, ScenarioGroup, Settings, Target } from './types.ts'
+import type { Measurement, MemoryMeasurement, Meter, Scenario, ScenarioGroup, Settings, Target, TargetSpec } from './types.ts'
 import { wsGroup } from './ws-group.ts'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -49,7 +49,7 @@ function readSettings (): Settings {
   }
 }
 
-type Role = 'baseline' | 'subject'
+type Role = 'baseline' | 'subject' | 'reference'
 
 function readOnly (): Role | undefined {
   const only = process.env.BENCH_ONLY
@@ -101,6 +101,9 @@ interface ScenarioResult {
   name: string
   baseline?: Side
   subject?: Side
+  reference?: Side
+  /** median subject rate / median reference rate: shown, not judged */
+  referenceRatio?: number
   /** median subject rate / median baseline rate: the judged figure */
   rateRatio?: number
   /** median baseline CPU per op / median subject CPU per op: same direction as rateRatio, not judged */
@@ -126,6 +129,7 @@ interface GroupResult {
   judgedOn: string
   baselineLabel: string
   subjectLabel: string
+  referenceLabel?: string
   notes: string[]
   /** cores other processes kept busy before the servers started */
   backgroundCores: number
@@ -246,7 +250,14 @@ type Labelled = { role: Role, label: string }
 
 function roles (group: ScenarioGroup, only: Role | undefined): Labelled[] {
   const all: Labelled[] = [{ role: 'baseline', label: group.baseline.label }, { role: 'subject', label: group.subject.label }]
+  if (group.reference !== undefined) all.push({ role: 'reference', label: group.reference.label })
   return all.filter((r) => only === undefined || r.role === only)
+}
+
+function specOf (group: ScenarioGroup, role: Role): TargetSpec {
+  const spec = role === 'reference' ? group.reference : group[role]
+  if (spec === undefined) throw new Error(`${group.name}: no ${role} server`)
+  return spec
 }
 
 const fmtInt = (n: number): string => Math.round(n).toLocaleString('en-US')
@@ -260,7 +271,7 @@ async function runScenarios (group: ScenarioGroup, settings: Settings, sides: La
         // A fresh process each round: a process keeps the speed it starts with (where its memory and code
         // landed, how the JIT settled) for its whole life, ±10% between starts of the same build here; the
         // median over fresh processes samples that instead of betting the result on one start.
-        const target = await group[role].start()
+        const target = await specOf(group, role).start()
         try {
           await scenario.probe(target)
           await scenario.measure(target, settings.warmupSec, noMeter)
@@ -276,12 +287,15 @@ async function runScenarios (group: ScenarioGroup, settings: Settings, sides: La
     }
     const baseline = rounds.has('baseline') ? summarize(rounds.get('baseline')!) : undefined
     const subject = rounds.has('subject') ? summarize(rounds.get('subject')!) : undefined
+    const reference = rounds.has('reference') ? summarize(rounds.get('reference')!) : undefined
     const both = baseline !== undefined && subject !== undefined
     const rateRatio = both ? subject.rate / baseline.rate : undefined
     results.push({
       name: scenario.name,
       baseline,
       subject,
+      reference,
+      referenceRatio: subject !== undefined && reference !== undefined ? subject.rate / reference.rate : undefined,
       rateRatio,
       cpuRatio: both ? baseline.serverCpuUsPerOp / subject.serverCpuUsPerOp : undefined,
       meetsTarget: rateRatio === undefined ? undefined : rateRatio >= group.target
@@ -296,6 +310,7 @@ async function runMemory (group: ScenarioGroup, sides: Labelled[]): Promise<Memo
   if (check === undefined) return undefined
   const result: MemoryResult = { name: check.name, target: check.target }
   for (const { role, label } of sides) {
+    if (role === 'reference') continue
     log(`[${group.name}] ${check.name}: starting a fresh ${label}`)
     const target = await group[role].start()
     try {
@@ -354,6 +369,7 @@ async function runGroup (group: ScenarioGroup, settings: Settings, only: Role | 
     judgedOn: `median ${group.unit} ratio ${group.subject.label}/${group.baseline.label}`,
     baselineLabel: group.baseline.label,
     subjectLabel: group.subject.label,
+    referenceLabel: group.reference?.label,
     notes: group.notes ?? [],
     backgroundCores: background,
     scenarios,
@@ -409,6 +425,18 @@ function renderVerdicts (result: GroupResult): string[] {
   return lines
 }
 
+/** The reference server's row per scenario, with the subject's rate against it (not judged). */
+function renderReference (result: GroupResult): string | null {
+  const r = result.referenceLabel
+  if (r === undefined || !result.scenarios.some((x) => x.reference !== undefined)) return null
+  const s = result.subjectLabel
+  const rows = result.scenarios.map((x) => x.reference === undefined
+    ? [x.name, '-', '-', '-', '-', '-']
+    : [x.name, `${fmtInt(x.reference.rate)} ${fmtSpread(x.reference.rateSpread)}`, fmtMs(x.reference.p50Ms), fmtMs(x.reference.p99Ms),
+        `${x.reference.serverCpuUsPerOp.toFixed(1)} ${fmtSpread(x.reference.cpuSpread)}`, fmtRatio(x.referenceRatio)])
+  return renderTable(['reference (not judged)', `${r} ${result.unit}`, 'p50 ms', 'p99 ms', `CPU µs/${result.op}`, `${result.unit} ${s}/${r}`], rows)
+}
+
 function renderMemory (result: GroupResult): string {
   const m = result.memory!
   const mib = (kib: number): string => (kib / 1024).toFixed(1)
@@ -432,6 +460,8 @@ function render (result: GroupResult, settings: Settings): string {
     '',
     renderScenarios(result)
   ]
+  const reference = renderReference(result)
+  if (reference !== null) out.push('', reference)
   if (result.memory !== undefined) out.push('', renderMemory(result))
   out.push('', ...renderVerdicts(result))
   for (const warning of result.warnings) out.push(`WARNING: ${warning}`)

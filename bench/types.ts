@@ -91,6 +91,11 @@ export interface ScenarioGroup {
   op: string
   baseline: TargetSpec
   subject: TargetSpec
+  /**
+   * measured in the same rounds and shown beside, never judged: e.g. the baseline with a technique the
+   * subject uses, so a reader sees how much of the ratio that technique makes
+   */
+  reference?: TargetSpec
   scenarios: Scenario[]
   /** minimum subject/baseline ratio of the median rates */
   target: number
