@@ -10,7 +10,7 @@ import { app } from './app.ts'
 import { RequestLogController, type DirectLines, type ResponseObserver } from './request-log.ts'
 import { stdoutDestination, type BatchedDestination } from './log-destination.ts'
 import { lazyChildLoggerFactory } from './request-logger.ts'
-import { coalescingResponse } from './write-coalescing.ts'
+import { coalesceServer, coalescingResponse } from './write-coalescing.ts'
 import type { HealthState } from './routes/health.ts'
 import { createStats, type Stats } from './stats.ts'
 import { loadTls, tlsServerOptions, type TlsMaterial } from './tls.ts'
@@ -149,6 +149,8 @@ export async function buildServer (input: Partial<Options> = {}): Promise<Fastif
     },
     return503OnClosing: true
   } as FastifyServerOptions) as unknown as FastifyInstance
+  // (HTTP/2 servers have no closeIdleConnections, and their responses are not coalesced.)
+  if (typeof (fastify.server as { closeIdleConnections?: unknown }).closeIdleConnections === 'function') coalesceServer(fastify.server as unknown as { closeIdleConnections: () => void })
   // The echo reads bodies itself for every method (GET with a body too), so Fastify's parsing step,
   // which would refuse some inputs an echo must show, is switched off for all methods.
   for (const m of fastify.supportedMethods) fastify.addHttpMethod(m, { hasBody: false, overrideExisting: true })

@@ -47,6 +47,23 @@ function endTurn (): void {
   corked?.uncork()
 }
 
+/**
+ * Writes every held response now. node:http's closeIdleConnections() (also run by server.close()) destroys
+ * sockets whose response is finished, which a held one is: call this first (coalesceServer does).
+ */
+export function flushHeldWrites (): void {
+  if (held.length > 0) endTurn()
+}
+
+/** Makes the server's closeIdleConnections write held responses before it closes their sockets. */
+export function coalesceServer (server: { closeIdleConnections: () => void }): void {
+  const closeIdle = server.closeIdleConnections
+  server.closeIdleConnections = function closeIdleConnections (this: unknown) {
+    flushHeldWrites()
+    closeIdle.call(this)
+  }
+}
+
 /** How many response writes have been held to the end of their turn since start (for tests). */
 export function heldWrites (): number {
   return heldTotal

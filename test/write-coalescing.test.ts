@@ -128,3 +128,36 @@ test('clients that vanish before their held writes go out cost the others nothin
   const after = await fetch(`${url}/still-serving`)
   assert.equal(after.status, 200)
 })
+
+test('closing idle connections (as server.close does) in the middle of a burst writes the held responses first', async (t) => {
+  const { app, port } = await startEcho(t, { rateLimitMax: 0 })
+  const sockets = await openSockets(port, 16)
+  // Runs after Fastify's listener, for each request of the burst, in the same turn: once a few responses
+  // are held, close the idle connections (their sockets hold finished responses).
+  const answered: string[] = []
+  let closed = false
+  const start = heldWrites()
+  app.server.on('request', (req: { url: string }) => {
+    if (closed) return
+    answered.push(req.url)
+    if (heldWrites() - start >= 6) {
+      closed = true
+      app.server.closeIdleConnections()
+    }
+  })
+  const replies = sockets.map(s => collect(s).catch(() => Buffer.alloc(0)))
+  sockets.forEach((s, i) => s.write(request('GET', `/closing/${i}`)))
+  setTimeout(() => { for (const s of sockets) s.end() }, 500)
+  const received = await Promise.all(replies)
+  assert.ok(closed, 'responses were held when the connections were closed')
+  // Every request answered before the close gets its whole response (a request not read yet may get
+  // nothing, as with any server.close); nobody gets a torn one.
+  const whole = new Set<string>()
+  for (const raw of received) {
+    if (raw.length === 0) continue
+    const res = parseResponse(raw)
+    assert.equal(res.status, 200)
+    whole.add(echoOf(res).path as string)
+  }
+  for (const path of answered) assert.ok(whole.has(path), `${path} was answered before the close but its response never arrived`)
+})

@@ -9,7 +9,7 @@ import type { Socket } from 'node:net'
 import type { TLSSocket } from 'node:tls'
 import type { FastifyInstance } from 'fastify'
 import { tlsServerOptions } from '../tls.ts'
-import { coalescingResponse } from '../write-coalescing.ts'
+import { coalesceServer, coalescingResponse } from '../write-coalescing.ts'
 
 /**
  * What a shutdown has to wait for on an HTTP/2 listener, which has no closeIdleConnections: its sessions
@@ -76,6 +76,7 @@ async function httpsListener (app: FastifyInstance) {
     } else {
       const h1 = createServer({ ...common, headersTimeout: opts.headersTimeout, requestTimeout: opts.requestTimeout, ServerResponse: coalescingResponse }, handle)
       h1.keepAliveTimeout = opts.keepAliveTimeout
+      coalesceServer(h1)
       s = h1
     }
     s.on('upgrade', (req, socket, head) => app.server.emit('upgrade', req, socket, head))
