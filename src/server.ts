@@ -2,7 +2,7 @@
 // listen, drain on SIGTERM/SIGINT, exit.
 import { randomUUID } from 'node:crypto'
 import { hostname } from 'node:os'
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
 import closeWithGrace from 'close-with-grace'
 import { resolveOptions, type Options } from './config.ts'
@@ -150,7 +150,7 @@ export async function buildServer (input: Partial<Options> = {}): Promise<Fastif
     return503OnClosing: true
   } as FastifyServerOptions) as unknown as FastifyInstance
   // (HTTP/2 servers have no closeIdleConnections, and their responses are not coalesced.)
-  if (typeof (fastify.server as { closeIdleConnections?: unknown }).closeIdleConnections === 'function') coalesceServer(fastify.server as unknown as { closeIdleConnections: () => void })
+  if (typeof (fastify.server as { closeIdleConnections?: unknown }).closeIdleConnections === 'function') coalesceServer(fastify.server as Server)
   // The echo reads bodies itself for every method (GET with a body too), so Fastify's parsing step,
   // which would refuse some inputs an echo must show, is switched off for all methods.
   for (const m of fastify.supportedMethods) fastify.addHttpMethod(m, { hasBody: false, overrideExisting: true })

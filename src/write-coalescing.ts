@@ -15,8 +15,10 @@
 // same state as ever); only its writes to the socket, which end() makes synchronously, are held. Node calls
 // `_writeRaw` for them (the header and body, then an empty write carrying the 'finish' callback), so
 // 'finish', keep-alive handling and the request log line all come when the bytes really went out.
-import { ServerResponse, type IncomingMessage } from 'node:http'
+import { ServerResponse, type IncomingMessage, type Server } from 'node:http'
 import type { Socket } from 'node:net'
+import type { Server as HttpsServer } from 'node:https'
+import { Server as TlsServer } from 'node:tls'
 
 type WriteRaw = (this: ServerResponse, data: unknown, encoding: unknown, callback: unknown, size: unknown) => boolean
 
@@ -55,13 +57,22 @@ export function flushHeldWrites (): void {
   if (held.length > 0) endTurn()
 }
 
-/** Makes the server's closeIdleConnections write held responses before it closes their sockets. */
-export function coalesceServer (server: { closeIdleConnections: () => void }): void {
+/**
+ * Makes a server safe for held writes. closeIdleConnections (which server.close runs) writes them before it
+ * destroys sockets with a finished response. And a client's end of stream, which node:http answers with
+ * socket.end(), writes them first too: libuv reads an end of stream in the same turn as the request
+ * before it when the request's last read filled its buffer exactly (a 64 KiB request, then FIN), and a held
+ * response would then come after the socket's end and be lost.
+ */
+export function coalesceServer (server: Server | HttpsServer): void {
   const closeIdle = server.closeIdleConnections
-  server.closeIdleConnections = function closeIdleConnections (this: unknown) {
+  server.closeIdleConnections = function closeIdleConnections (this: Server | HttpsServer) {
     flushHeldWrites()
     closeIdle.call(this)
   }
+  // node:http listens to the socket it parses: the TLS socket on an HTTPS server.
+  const event = server instanceof TlsServer ? 'secureConnection' : 'connection'
+  server.on(event, (socket: Socket) => { socket.prependListener('end', flushHeldWrites) })
 }
 
 /** How many response writes have been held to the end of their turn since start (for tests). */

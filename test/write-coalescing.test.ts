@@ -161,3 +161,45 @@ test('closing idle connections (as server.close does) in the middle of a burst w
   }
   for (const path of answered) assert.ok(whole.has(path), `${path} was answered before the close but its response never arrived`)
 })
+
+test('clients that half-close right after their request (nc, some health checkers) still get their held responses', async (t) => {
+  const { port } = await startEcho(t, { rateLimitMax: 0 })
+  const sockets = await openSockets(port, 16)
+  const before = heldWrites()
+  const replies = sockets.map(collect)
+  sockets.forEach((s, i) => {
+    s.write(request('GET', `/half-closed/${i}`))
+    s.end()
+  })
+  const responses = (await Promise.all(replies)).map(parseResponse)
+  assert.ok(heldWrites() > before, 'responses were held')
+  responses.forEach((res, i) => {
+    assert.equal(res.status, 200)
+    assert.equal(echoOf(res).path, `/half-closed/${i}`)
+  })
+})
+
+test('a request that ends exactly at a 64 KiB read, then the client closes: its held response still arrives', async (t) => {
+  // libuv reads the end of stream in the same turn as the request when the request's last read filled its
+  // buffer, and node:http then ends the socket: a response held past that would be lost.
+  const { port } = await startEcho(t, { rateLimitMax: 0, bodyLimit: 1024 * 1024 })
+  for (const total of [65536, 131072]) {
+    const [opener, aligned] = await openSockets(port, 2)
+    const head = (n: number) => `POST /aligned/${total} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\nContent-Length: ${n}\r\n\r\n`
+    const bodyLength = total - head(total - head(0).length).length
+    const raw = head(bodyLength) + 'x'.repeat(bodyLength)
+    assert.equal(raw.length, total)
+    const replies = [collect(opener), collect(aligned)]
+    const before = heldWrites()
+    opener.write(request('GET', '/opener', { Connection: 'close' })) // answered first in the turn, at once
+    aligned.write(raw)
+    aligned.end()
+    const [first, second] = (await Promise.all(replies)).map(parseResponse)
+    assert.equal(first.status, 200)
+    assert.ok(heldWrites() > before, 'the aligned request\'s response was held')
+    assert.equal(second.status, 200)
+    const echo = echoOf(second)
+    assert.equal(echo.path, `/aligned/${total}`)
+    assert.equal(echo.bodyBytes, bodyLength)
+  }
+})
