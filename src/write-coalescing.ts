@@ -62,7 +62,9 @@ export function flushHeldWrites (): void {
  * destroys sockets with a finished response. And a client's end of stream, which node:http answers with
  * socket.end(), writes them first too: libuv reads an end of stream in the same turn as the request
  * before it when the request's last read filled its buffer exactly (a 64 KiB request, then FIN), and a held
- * response would then come after the socket's end and be lost.
+ * response would then come after the socket's end and be lost. And so does a parse error later in the
+ * same read (a request, then garbage): the error answer (Fastify's clientError handler writes a 400 and
+ * destroys the socket) must come after the responses before it.
  */
 export function coalesceServer (server: Server | HttpsServer): void {
   const closeIdle = server.closeIdleConnections
@@ -73,6 +75,7 @@ export function coalesceServer (server: Server | HttpsServer): void {
   // node:http listens to the socket it parses: the TLS socket on an HTTPS server.
   const event = server instanceof TlsServer ? 'secureConnection' : 'connection'
   server.on(event, (socket: Socket) => { socket.prependListener('end', flushHeldWrites) })
+  server.prependListener('clientError', flushHeldWrites)
 }
 
 /** How many response writes have been held to the end of their turn since start (for tests). */

@@ -203,3 +203,20 @@ test('a request that ends exactly at a 64 KiB read, then the client closes: its 
     assert.equal(echo.bodyBytes, bodyLength)
   }
 })
+
+test('a request followed by garbage in the same packet: its held response comes first, then the 400', async (t) => {
+  const { port } = await startEcho(t, { rateLimitMax: 0 })
+  const [opener, client] = await openSockets(port, 2)
+  const replies = [collect(opener), collect(client)]
+  const before = heldWrites()
+  opener.write(request('GET', '/opener', { Connection: 'close' }))
+  client.write(request('GET', '/before-garbage') + 'NOT HTTP AT ALL\r\n\r\n')
+  const [, raw] = await Promise.all(replies)
+  assert.ok(heldWrites() > before, 'the valid request\'s response was held')
+  const first = parseResponse(raw)
+  assert.equal(first.status, 200)
+  assert.equal(echoOf(first).path, '/before-garbage')
+  const headEnd = raw.indexOf('\r\n\r\n') + 4
+  const rest = raw.subarray(headEnd + first.body.length)
+  assert.equal(parseResponse(rest).status, 400, 'then the parse error, in order')
+})
