@@ -5,6 +5,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { connect, type Socket } from 'node:net'
+import { connect as tlsConnect } from 'node:tls'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { heldWrites } from '../src/write-coalescing.ts'
 import { parseResponse, startEcho, type RawResponse } from './helper.ts'
@@ -219,4 +220,27 @@ test('a request followed by garbage in the same packet: its held response comes 
   const headEnd = raw.indexOf('\r\n\r\n') + 4
   const rest = raw.subarray(headEnd + first.body.length)
   assert.equal(parseResponse(rest).status, 400, 'then the parse error, in order')
+})
+
+test('over TLS too: a burst of requests, half of them from clients that half-close, all answered whole', async (t) => {
+  const { port } = await startEcho(t, { rateLimitMax: 0, tlsSelfSigned: true })
+  const sockets = await Promise.all(Array.from({ length: 12 }, () => new Promise<Socket>((resolve, reject) => {
+    const s = tlsConnect({ port, host: '127.0.0.1', servername: 'localhost', rejectUnauthorized: false }, () => resolve(s))
+    s.on('error', reject)
+  })))
+  await sleep(50)
+  const before = heldWrites()
+  const replies = sockets.map(collect)
+  sockets.forEach((s, i) => {
+    s.write(request('GET', `/tls-burst/${i}`, i % 2 === 0 ? { Connection: 'close' } : {}))
+    if (i % 2 === 1) s.end()
+  })
+  const responses = (await Promise.all(replies)).map(parseResponse)
+  assert.ok(heldWrites() > before, 'some responses were held')
+  responses.forEach((res, i) => {
+    assert.equal(res.status, 200)
+    const echo = echoOf(res)
+    assert.equal(echo.path, `/tls-burst/${i}`)
+    assert.equal(echo.protocol, 'https')
+  })
 })
