@@ -10,9 +10,11 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { heldWrites } from '../src/write-coalescing.ts'
 import { parseResponse, startEcho, type RawResponse } from './helper.ts'
 
-async function openSockets (port: number, n: number): Promise<Socket[]> {
+async function openSockets (port: number, n: number, tls = false): Promise<Socket[]> {
   const sockets = await Promise.all(Array.from({ length: n }, () => new Promise<Socket>((resolve, reject) => {
-    const s = connect(port, '127.0.0.1', () => resolve(s))
+    const s = tls
+      ? tlsConnect({ port, host: '127.0.0.1', servername: 'localhost', rejectUnauthorized: false }, () => resolve(s))
+      : connect(port, '127.0.0.1', () => resolve(s))
     s.on('error', reject)
   })))
   // Let the server accept every connection, so the requests below arrive in one of its event-loop turns.
@@ -224,11 +226,7 @@ test('a request followed by garbage in the same packet: its held response comes 
 
 test('over TLS too: a burst of requests, half of them from clients that half-close, all answered whole', async (t) => {
   const { port } = await startEcho(t, { rateLimitMax: 0, tlsSelfSigned: true })
-  const sockets = await Promise.all(Array.from({ length: 12 }, () => new Promise<Socket>((resolve, reject) => {
-    const s = tlsConnect({ port, host: '127.0.0.1', servername: 'localhost', rejectUnauthorized: false }, () => resolve(s))
-    s.on('error', reject)
-  })))
-  await sleep(50)
+  const sockets = await openSockets(port, 12, true)
   const before = heldWrites()
   const replies = sockets.map(collect)
   sockets.forEach((s, i) => {
