@@ -3,7 +3,7 @@
 //
 // Why batches: a write per line (or per event-loop turn, about one per 50 requests under load) costs a
 // syscall, or with an asynchronous destination a hand-off to libuv's thread pool and back, each time; the
-// hand-offs and the thread switches around them cost ~6 µs per request on the 2-vCPU development VM, more
+// hand-offs and the thread switches around them cost ~6 µs per request on a 2-vCPU VM, more
 // than formatting the lines. One write per batch (a few dozen a second at full load) costs almost nothing.
 //
 // Why synchronous writes (sonic-boom `sync: true`, pino's default): an asynchronous write still in the

@@ -7,9 +7,9 @@
 // If a full garbage collection runs at a moment when no entry is alive (common: the queue is empty between
 // ticks), the maps die, the next entry gets new ones, and V8's runtime marks three of those caches
 // megamorphic — for good. From then on every process.nextTick (Node's streams call it several times per
-// HTTP request) goes through V8's runtime. On the development VM that cost 15-20% of echoscope's requests
+// HTTP request) goes through V8's runtime. On a 2-vCPU VM that cost 15-20% of echoscope's requests
 // per second, and whether it happened depended on when a full GC fell during start-up: a lottery, drawn once
-// per process (notes/STATUS.md, session 4). An entry that stays alive keeps its map, and through the maps'
+// per process. An entry that stays alive keeps its map, and through the maps'
 // back pointers the whole chain, so the caches stay monomorphic. test/pin-next-tick.test.ts shows both states.
 //
 // Import this module first (src/cli.ts, src/index.ts): it only helps if it runs before the first full GC.

@@ -108,7 +108,7 @@ export class RequestLogController extends LogController {
       // The line pino would write for log[level]({ method, url, statusCode, ip, responseTime }, 'request'),
       // byte for byte (a test compares them), encoded straight into the log batch: pino's generic path (its
       // child logger's bindings, a field loop with a type switch per value, then its destination) cost ~3 µs
-      // per request on the development VM, and a line built as a string ~2 µs more (its pieces, then
+      // per request on a 2-vCPU VM, and a line built as a string ~2 µs more (its pieces, then
       // flattening and encoding them at the batch's write): together a tenth of a whole echo.
       const id = String(request.id)
       const method = raw.method ?? ''

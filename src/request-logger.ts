@@ -1,5 +1,5 @@
 // request.log without a pino child logger per request. Fastify makes `logger.child({ reqId })` for every
-// request (~0.7 µs on the development VM: bindings serialised, an object per child), yet an echo that
+// request (~0.7 µs on a 2-vCPU VM: bindings serialised, an object per child), yet an echo that
 // succeeds never logs through it: its one line is written by the log controller (request-log.ts). This
 // logger stands in for the child and makes it, with the same bindings and options, the first time
 // something does log through it (an error, a plugin's warning), so those lines carry the request id as before.

@@ -2,7 +2,7 @@
 //
 // Why: on a virtual machine, a write to a loopback or same-host peer that is asleep wakes it with an
 // inter-processor interrupt, which the writing vCPU pays for (a VM exit). Written one by one as they are
-// finished, every response of a busy server pays that wake-up: on the development VM it was a quarter of
+// finished, every response of a busy server pays that wake-up: on a 2-vCPU VM it was a quarter of
 // all CPU per request, in the kernel, under `sock_def_readable`. Written back to back, the first wakes the
 // peer and the others find it awake. This is the case of a gateway or sidecar on the same node, and of the
 // benchmark. A bare node:http echo serves ~35% more requests per second with the same change.

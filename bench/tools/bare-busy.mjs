@@ -1,5 +1,5 @@
 // The bare node:http echo plus N µs of busy CPU per request (--busy-us N): a yardstick for reading ratios.
-// On the 2-vCPU development VM the benchmark's ratio falls much faster than the added CPU alone would
+// On a 2-vCPU VM the benchmark's ratio falls much faster than the added CPU alone would
 // explain (each response wakes the load generator's idle vCPU, and that costs more the longer it slept),
 // so "echoscope/bare = 0.66" is best read as "echoscope does as much as bare plus ~6 µs per request".
 //   bench/tools/ab.sh "bare|dist/bench/bare-http.js" "bare+2|bench/tools/bare-busy.mjs --busy-us 2" …

@@ -1,4 +1,4 @@
-// The echo in the OpenAPI document: the response schema (every field of the contract's table) and the
+// The echo in the OpenAPI document: the response schema (every field of the echo) and the
 // documentation of the catch-all routes. The routes carry only tags, summary and description, so Fastify
 // compiles no validator or serializer for them and the echo keeps accepting anything at no extra cost;
 // the parameters, body and responses are attached by the OpenAPI plugin's transform, through

@@ -1,4 +1,4 @@
-// @fastify/rate-limit's in-memory store ships without types of its own; it implements the plugin's store contract.
+// @fastify/rate-limit's in-memory store ships without types of its own; it implements the plugin's store interface.
 declare module '@fastify/rate-limit/store/LocalStore.js' {
   import type { FastifyRateLimitStore } from '@fastify/rate-limit'
   const LocalStore: new (continueExceeding: boolean, exponentialBackoff: boolean, cache?: number) => FastifyRateLimitStore

@@ -1,11 +1,11 @@
-// echoscope behind Debian's real haproxy: what the README's haproxy recipe does to requests, as the echo
+// echoscope behind Debian's real haproxy: what the haproxy recipe of docs/recipes.md does to requests, as the echo
 // and `echoscope diff` show it, for plain HTTP, WebSocket and SSE.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { rawRequest, runCli, startEcho } from '../helper.ts'
 import { haproxyRecipe, startHaproxy } from './haproxy.ts'
-import { assertStreamed, assertWsThrough, recipeBlock, timedSse } from './gateway.ts'
+import { assertStreamed, assertWsThrough, timedSse } from './gateway.ts'
 
 test('through real haproxy', async (t) => {
   const echo = await startEcho(t)
@@ -126,7 +126,10 @@ test('through real haproxy', async (t) => {
   })
 })
 
-test('the README\'s haproxy recipe is the config tested here', () => {
-  const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8')
-  assert.equal(recipeBlock(readme, 'haproxy'), haproxyRecipe(':80', '127.0.0.1:8080'))
+test('the haproxy recipe in docs/recipes.md is the config tested here', () => {
+  const doc = readFileSync(new URL('../../../docs/recipes.md', import.meta.url), 'utf8')
+  // The page's first ```haproxy block, which sits under its "## haproxy" heading.
+  const block = /\n```haproxy\n([\s\S]*?\n)```\n/.exec(doc)
+  assert.ok(block, 'docs/recipes.md has a ```haproxy block')
+  assert.equal(block[1], haproxyRecipe(':80', '127.0.0.1:8080'))
 })

@@ -20,7 +20,7 @@ export function startHaproxy (t: TestContext, cfg: (port: number) => string): Pr
   })
 }
 
-/** The README's haproxy recipe, word for word: `bind` and `upstream` are all that differ in the tests. */
+/** The haproxy recipe of docs/recipes.md, word for word: `bind` and `upstream` are all that differ in the tests. */
 export function haproxyRecipe (bind: string, upstream: string): string {
   return `# echoscope listens on ${upstream}; clients call http://<gateway>/api/...
 global

@@ -1,4 +1,4 @@
-// echoscope behind Debian's real nginx: what the README's nginx recipe does to requests, as the echo and
+// echoscope behind Debian's real nginx: what the nginx recipe of docs/recipes.md does to requests, as the echo and
 // `echoscope diff` show it, for plain HTTP, WebSocket and SSE.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { rawRequest, runCli, startEcho } from '../helper.ts'
 import { nginxRecipe, startNginx } from './nginx.ts'
-import { assertBuffered, assertStreamed, assertWsThrough, recipeBlock, startGateway, timedSse } from './gateway.ts'
+import { assertBuffered, assertStreamed, assertWsThrough, startGateway, timedSse } from './gateway.ts'
 
 // Locations for the SSE check only: nginx's defaults, and the same with buffering off.
 const SSE_LOCATIONS = (upstream: string) => `
@@ -174,9 +174,12 @@ test('through real nginx', async (t) => {
   })
 })
 
-test('the README\'s nginx recipe is the config tested here', () => {
-  const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8')
-  assert.equal(recipeBlock(readme, 'nginx'), nginxRecipe('80', '127.0.0.1:8080'))
+test('the nginx recipe in docs/recipes.md is the config tested here', () => {
+  const doc = readFileSync(new URL('../../../docs/recipes.md', import.meta.url), 'utf8')
+  // The page's first ```nginx block, which sits under its "## nginx" heading.
+  const block = /\n```nginx\n([\s\S]*?\n)```\n/.exec(doc)
+  assert.ok(block, 'docs/recipes.md has a ```nginx block')
+  assert.equal(block[1], nginxRecipe('80', '127.0.0.1:8080'))
 })
 
 test('a missing gateway binary fails the test and names the package to install', async (t) => {

@@ -37,7 +37,7 @@ ${http}
 `
 }
 
-/** The README's nginx recipe, word for word: `listen` and `upstream` are all that differ in the tests. */
+/** The nginx recipe of docs/recipes.md, word for word: `listen` and `upstream` are all that differ in the tests. */
 export function nginxRecipe (listen: string, upstream: string, extra = ''): string {
   return `# echoscope listens on ${upstream}; clients call http://<gateway>/api/...
 map $http_upgrade $connection_upgrade {

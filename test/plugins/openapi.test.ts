@@ -110,7 +110,7 @@ test('every control name is described, and each alias says which tool uses it', 
   assert.match(documented['x-echo-set-header'].description, /Gateway API/)
 })
 
-test('the Echo schema documents every field of the contract, each with a description', async (t) => {
+test('the Echo schema documents every field of the echo, each with a description', async (t) => {
   const { url } = await startEcho(t)
   const doc = await servedDocument(url)
   const fields = ['method', 'url', 'path', 'query', 'headers', 'rawHeaders', 'body', 'bodyEncoding', 'bodyBytes', 'bodySha256',
