@@ -23,7 +23,7 @@ async function main (argv: string[]): Promise<void> {
     return
   }
   if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(helpText() + '\n\nCommands:\n  echoscope diff URL [options]   what did the gateway change? (echoscope diff --help)\n')
+    process.stdout.write(helpText() + '\n')
     return
   }
   if (argv.includes('--version')) {

@@ -1,19 +1,23 @@
 // ONE schema for every option. It drives the CLI flags, the ECHOSCOPE_* environment variables, the
 // embedded plugin's options, --help and the validation messages, so the four can never disagree.
 import { isIP } from 'node:net'
-import { parseArgs } from 'node:util'
-import { Type, type Static, type TSchema } from 'typebox'
+import { Type, type Static, type TLiteral, type TSchema, type TUnion } from 'typebox'
 import { Value } from 'typebox/value'
 
 const KiB = 1024
 const MiB = 1024 * KiB
+const GiB = 1024 * MiB
 
 /** Extra facts the schema carries for the CLI/env layer. */
-interface OptionMeta {
+export interface OptionMeta {
   /** how a raw string becomes a value: integers may carry size units, lists split on commas */
   kind: 'int' | 'size' | 'duration' | 'bool' | 'string' | 'enum' | 'list' | 'portList' | 'trustProxy'
-  /** a short human phrase for "what is allowed", used in error messages and --help */
+  /** a short human phrase for "what is allowed", used in error messages, --help and docs/options.md */
   allowed: string
+  /** the argument's name in --help (`--port <port>`); by default the kind's */
+  arg?: string
+  /** the default in words when the value alone says nothing (an empty string, an empty list) */
+  defaultText?: string
   /** extra env vars honoured besides ECHOSCOPE_* (PORT, HOST) */
   env?: string[]
 }
@@ -22,14 +26,50 @@ function opt<T extends TSchema> (schema: T, meta: OptionMeta): T {
   return Object.assign(schema, { 'x-echoscope': meta })
 }
 
-const int = (min: number, max: number, def: number, description: string, kind: 'int' | 'size' | 'duration' = 'int') => {
-  const unit = kind === 'size' ? ' bytes (or with kb/mb/gb)' : kind === 'duration' ? ' ms (or with s/m)' : ''
-  return opt(Type.Integer({ minimum: min, maximum: max, default: def, description }),
-    { kind, allowed: `an integer from ${min} to ${max}${unit}` })
+/** 1048576 → 1mb, 16384 → 16kb, 1000 → 1000: the largest unit that divides exactly, as people type it. */
+export function formatSize (bytes: number): string {
+  for (const [unit, factor] of [['gb', GiB], ['mb', MiB], ['kb', KiB]] as const) {
+    if (bytes !== 0 && bytes % factor === 0) return `${bytes / factor}${unit}`
+  }
+  return String(bytes)
 }
 
+/** 72000 → 72s, 300000 → 5m, 1500 → 1500ms, 0 → 0. */
+export function formatDuration (ms: number): string {
+  if (ms === 0) return '0'
+  for (const [unit, factor] of [['h', 3600000], ['m', 60000], ['s', 1000]] as const) {
+    if (ms % factor === 0) return `${ms / factor}${unit}`
+  }
+  return `${ms}ms`
+}
+
+const int = (min: number, max: number, def: number, description: string, kind: 'int' | 'size' | 'duration' = 'int') => {
+  const allowed = kind === 'size'
+    ? `a size from ${min === 1 ? '1 byte' : formatSize(min)} to ${formatSize(max)} (bytes, or a number with kb, mb or gb, like 64kb)`
+    : kind === 'duration'
+      ? `a duration from ${formatDuration(min)} to ${formatDuration(max)} (milliseconds, or a number with ms, s, m or h, like 30s)`
+      : `an integer from ${min} to ${max}`
+  return opt(Type.Integer({ minimum: min, maximum: max, default: def, description }), { kind, allowed })
+}
+
+const port = (def: number, description: string, env?: string[]) =>
+  opt(Type.Integer({ minimum: 0, maximum: 65535, default: def, description }),
+    { kind: 'int', arg: 'port', allowed: 'an integer from 0 to 65535', ...(env !== undefined ? { env } : {}) })
+
 const bool = (def: boolean, description: string) =>
-  opt(Type.Boolean({ default: def, description }), { kind: 'bool', allowed: 'true or false' })
+  opt(Type.Boolean({ default: def, description }), { kind: 'bool', allowed: 'true or false (also yes/no, on/off, 1/0)' })
+
+/** One of a few words (a union of literals); the allowed phrase lists them from the schema itself. */
+function choice<T extends TUnion<TLiteral[]>> (schema: T, arg: string): T {
+  return opt(schema, { kind: 'enum', arg, allowed: `one of: ${schema.anyOf.map(l => l.const).join(', ')}` })
+}
+
+const portList = (description: string) =>
+  opt(Type.Array(Type.Integer({ minimum: 0, maximum: 65535 }), { default: [], description }),
+    { kind: 'portList', arg: 'port', defaultText: 'none (off)', allowed: 'port numbers from 0 to 65535 (repeat the flag, or a comma-separated list)' })
+
+const pemFile = (description: string) =>
+  opt(Type.String({ default: '', description }), { kind: 'string', arg: 'file', defaultText: 'none', allowed: 'a path to a PEM file' })
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
@@ -38,44 +78,50 @@ export const DEFAULT_REDACTED_HEADERS = [
   'x-auth-token', 'x-amz-security-token', 'x-csrf-token', 'x-xsrf-token'
 ]
 
-export const OptionsSchema = Type.Object({
-  port: opt(Type.Integer({ minimum: 0, maximum: 65535, default: 8080, description: 'TCP port for HTTP (0 picks a free one)' }),
-    { kind: 'int', allowed: 'an integer from 0 to 65535', env: ['PORT'] }),
+// The options in groups, in the order --help and docs/options.md show them.
+const server = {
+  port: port(8080, 'TCP port for HTTP (0 picks a free one)', ['PORT']),
   host: opt(Type.String({ minLength: 1, default: '127.0.0.1', description: 'address to listen on (0.0.0.0 or :: for every interface)' }),
-    { kind: 'string', allowed: 'an IP address or host name', env: ['HOST'] }),
+    { kind: 'string', arg: 'address', allowed: 'an IP address or host name', env: ['HOST'] }),
+  trustProxy: opt(Type.Union([Type.Boolean(), Type.Integer({ minimum: 0 }), Type.String()], {
+    default: false,
+    description: 'which peers may set X-Forwarded-For: false, true, a hop count, or a comma list of IPs/CIDRs (also loopback, linklocal, uniquelocal)'
+  }), { kind: 'trustProxy', allowed: 'true, false, a hop count, or a comma-separated list of IP addresses, CIDR ranges, loopback, linklocal or uniquelocal' }),
+  systemPrefix: opt(Type.String({ default: '', pattern: '^(/[A-Za-z0-9._~!$&\'()*+,;=:@-]+)*$', description: 'path prefix for the system paths (/healthz, /docs, ...), e.g. /_' }),
+    { kind: 'string', arg: 'path', defaultText: 'none (system paths at the root)', allowed: 'empty or a path like /_ or /echoscope (no trailing slash)' }),
+  noControls: bool(false, 'ignore every x-echo-*/echo_* response control (strict mode for public instances)'),
+  instance: opt(Type.String({ default: '', description: 'instance name reported in server.instance' }),
+    { kind: 'string', arg: 'name', defaultText: 'the host name', allowed: 'any text' }),
+  keepAliveTimeout: int(0, 3600000, 72000, 'idle keep-alive timeout; keep above your load balancer\'s (AWS ALB: 60 s)', 'duration'),
+  requestTimeout: int(0, 3600000, 300000, 'time allowed to receive a whole request (0 = none)', 'duration'),
+  headersTimeout: int(0, 3600000, 60000, 'time allowed to receive the request head', 'duration'),
+  shutdownDelay: int(0, 3600000, 0, 'on SIGTERM/SIGINT, keep serving this long with /readyz failing before closing (give load balancers time to notice)', 'duration'),
+  shutdownTimeout: int(0, 3600000, 10000, 'on SIGTERM/SIGINT, how long in-flight requests may take before exit', 'duration')
+}
+
+const limits = {
   bodyLimit: int(1, 1024 * MiB, 1 * MiB, 'largest request body accepted, on the wire; larger gets 413', 'size'),
   maxDecodedSize: int(1, 1024 * MiB, 10 * MiB, 'largest body after gzip/deflate/br decoding; larger gets 413', 'size'),
   maxDecodeRatio: int(1, 100000, 100, 'largest decoded/wire size ratio of a compressed body; larger gets 413'),
   maxHeaderSize: int(1024, 1 * MiB, 16 * KiB, 'largest request head (request line + headers); larger gets 431', 'size'),
   maxDelay: int(0, 3600000, 30000, 'cap on the x-echo-delay control', 'duration'),
-  trustProxy: opt(Type.Union([Type.Boolean(), Type.Integer({ minimum: 0 }), Type.String()], {
-    default: false,
-    description: 'which peers may set X-Forwarded-For: false, true, a hop count, or a comma list of IPs/CIDRs (also loopback, linklocal, uniquelocal)'
-  }), { kind: 'trustProxy', allowed: 'true, false, a hop count, or a comma-separated list of IP addresses/CIDR ranges' }),
-  systemPrefix: opt(Type.String({ default: '', pattern: '^(/[A-Za-z0-9._~!$&\'()*+,;=:@-]+)*$', description: 'path prefix for the system paths (/healthz, /docs, ...), e.g. /_' }),
-    { kind: 'string', allowed: 'empty or a path like /_ or /echoscope (no trailing slash)' }),
-  noControls: bool(false, 'ignore every x-echo-*/echo_* response control (strict mode for public instances)'),
-  instance: opt(Type.String({ default: '', description: 'instance name reported in server.instance (default: the host name)' }),
-    { kind: 'string', allowed: 'any text' }),
-  logLevel: opt(Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')], { default: 'info', description: 'log level' }),
-    { kind: 'enum', allowed: LOG_LEVELS.join(', ') }),
-  logFormat: opt(Type.Union([Type.Literal('auto'), Type.Literal('json'), Type.Literal('pretty')], { default: 'auto', description: 'log format: pretty on a TTY when auto' }),
-    { kind: 'enum', allowed: 'auto, json, pretty' }),
+  maxStreams: int(0, 100000, 100, 'concurrent SSE streams (format=sse); more get 503'),
+  maxStreamSeconds: int(0, 86400, 60, 'cap on echo_stream, the seconds an SSE echo keeps ticking')
+}
+
+const logging = {
+  logLevel: choice(Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')], { default: 'info', description: 'log level' }), 'level'),
+  logFormat: choice(Type.Union([Type.Literal('auto'), Type.Literal('json'), Type.Literal('pretty')], { default: 'auto', description: 'log format: auto is pretty on a TTY, JSON otherwise' }), 'format'),
   logRequests: bool(true, 'log one line per request'),
   logHeaders: bool(false, 'include request headers in the request log line (redacted per --redact-headers)'),
   redactHeaders: opt(Type.Array(Type.String({ pattern: '^[!#$%&\'*+.^_`|~0-9A-Za-z-]+$' }), {
     default: DEFAULT_REDACTED_HEADERS,
     description: 'headers whose values are hidden in logs (empty to log them all)'
-  }), { kind: 'list', allowed: 'a comma-separated list of header names' }),
-  keepAliveTimeout: int(0, 3600000, 72000, 'idle keep-alive timeout; keep above your load balancer\'s (AWS ALB: 60 s)', 'duration'),
-  requestTimeout: int(0, 3600000, 300000, 'time allowed to receive a whole request (0 = none)', 'duration'),
-  headersTimeout: int(0, 3600000, 60000, 'time allowed to receive the request head', 'duration'),
-  shutdownDelay: int(0, 3600000, 0, 'on SIGTERM/SIGINT, keep serving this long with /readyz failing before closing (give load balancers time to notice)', 'duration'),
-  shutdownTimeout: int(0, 3600000, 10000, 'on SIGTERM/SIGINT, how long in-flight requests may take before exit', 'duration'),
-  maxStreams: int(0, 100000, 100, 'concurrent SSE streams (format=sse); more get 503'),
-  maxStreamSeconds: int(0, 86400, 60, 'cap on echo_stream, the seconds an SSE echo keeps ticking'),
+  }), { kind: 'list', allowed: 'a comma-separated list of header names' })
+}
 
-  // WebSocket echo (/ws and an upgrade on any non-system path)
+// WebSocket echo (/ws and an upgrade on any non-system path)
+const webSocket = {
   wsMaxMessageSize: int(1, 256 * MiB, 1 * MiB, 'largest WebSocket message; larger closes with 1009', 'size'),
   wsIdleTimeout: int(0, 86400000, 300000, 'close a WebSocket with no message either way for this long (0 = never)', 'duration'),
   wsPingInterval: int(0, 3600000, 30000, 'ping every WebSocket this often; a peer that misses a pong is dropped (0 = off)', 'duration'),
@@ -83,55 +129,72 @@ export const OptionsSchema = Type.Object({
   wsMaxBufferedBytes: int(1024, 1024 * MiB, 4 * MiB, 'bytes queued to a client that does not read before it is closed with 1008', 'size'),
   wsMaxMessageRate: int(0, 1000000, 1000, 'messages per second per WebSocket before it is closed with 1008 (0 = no limit)'),
   wsAllowedOrigins: opt(Type.Array(Type.String({ minLength: 1 }), { default: [], description: 'Origin values allowed to open a WebSocket (empty: any origin)' }),
-    { kind: 'list', allowed: 'a comma-separated list of origins like https://app.example.com' }),
+    { kind: 'list', defaultText: 'none (any origin)', allowed: 'a comma-separated list of origins like https://app.example.com' })
+}
 
-  // Raw TCP and UDP echo (off unless a port is given)
-  tcpPort: opt(Type.Array(Type.Integer({ minimum: 0, maximum: 65535 }), { default: [], description: 'raw TCP echo port (RFC 862), repeatable' }),
-    { kind: 'portList', allowed: 'port numbers from 0 to 65535 (repeat the flag or use a comma list)' }),
-  tcpFraming: opt(Type.Union([Type.Literal('none'), Type.Literal('length')], { default: 'none', description: 'none: echo bytes as they come; length: [4-byte big-endian length][payload] frames' }),
-    { kind: 'enum', allowed: 'none, length' }),
+// Raw TCP and UDP echo (off unless a port is given)
+const tcpUdp = {
+  tcpPort: portList('raw TCP echo port (RFC 862), repeatable'),
+  tcpFraming: choice(Type.Union([Type.Literal('none'), Type.Literal('length')], { default: 'none', description: 'none: echo bytes as they come; length: [4-byte big-endian length][payload] frames' }), 'framing'),
   tcpMaxFrameSize: int(1, 1024 * MiB, 1 * MiB, 'largest length-prefixed TCP frame; larger closes the connection', 'size'),
   tcpMaxConnections: int(0, 1000000, 1000, 'concurrent TCP echo connections per listener; more are closed at once (0 = no limit)'),
   tcpTls: bool(false, 'serve the TCP echo over TLS with the HTTPS certificate (--tls-cert/--tls-key or --tls-self-signed)'),
   tcpIdleTimeout: int(0, 86400000, 300000, 'close a TCP echo connection idle this long (0 = never)', 'duration'),
-  udpPort: opt(Type.Array(Type.Integer({ minimum: 0, maximum: 65535 }), { default: [], description: 'UDP echo port, repeatable' }),
-    { kind: 'portList', allowed: 'port numbers from 0 to 65535 (repeat the flag or use a comma list)' }),
+  udpPort: portList('UDP echo port, repeatable'),
   udpMaxDatagramSize: int(1, 65507, 8192, 'largest UDP datagram echoed; larger ones are dropped', 'size'),
-  udpRateLimit: int(0, 1000000, 100, 'datagrams per second echoed to one source address; the rest are dropped (0 = no limit)'),
+  udpRateLimit: int(0, 1000000, 100, 'datagrams per second echoed to one source address; the rest are dropped (0 = no limit)')
+}
 
-  // Request history (/requests, /inspect)
+// Request history (/requests, /inspect)
+const history = {
   historySize: int(0, 100000, 100, 'recent echo requests kept for /requests and /inspect (0 = off)'),
-  historyBodyLimit: int(0, 64 * MiB, 64 * KiB, 'largest body kept in the history; larger bodies are kept as size and digest only', 'size'),
+  historyBodyLimit: int(0, 64 * MiB, 64 * KiB, 'largest body kept in the history; larger bodies are kept as size and digest only', 'size')
+}
 
-  // TLS and HTTP/2
-  tlsCert: opt(Type.String({ default: '', description: 'PEM certificate (chain) file: serve HTTPS and WSS' }),
-    { kind: 'string', allowed: 'a path to a PEM file' }),
-  tlsKey: opt(Type.String({ default: '', description: 'PEM private key file for --tls-cert' }),
-    { kind: 'string', allowed: 'a path to a PEM file' }),
-  tlsCa: opt(Type.String({ default: '', description: 'PEM CA file: ask clients for certificates (mTLS) and report them in `tls`' }),
-    { kind: 'string', allowed: 'a path to a PEM file' }),
+const tlsHttp2 = {
+  tlsCert: pemFile('PEM certificate (chain) file: serve HTTPS and WSS'),
+  tlsKey: pemFile('PEM private key file for --tls-cert'),
+  tlsCa: pemFile('PEM CA file: ask clients for certificates (mTLS) and report them in `tls`'),
   tlsSelfSigned: bool(false, 'make a throwaway self-signed certificate at start (localhost, 127.0.0.1, ::1, the host name)'),
-  httpsPort: opt(Type.Integer({ minimum: 0, maximum: 65535, default: 0, description: 'serve HTTPS on this port beside plain HTTP on --port (0 = TLS on --port itself when a certificate is given)' }),
-    { kind: 'int', allowed: 'an integer from 0 to 65535' }),
-  http2: bool(false, 'serve HTTP/2 over TLS, with HTTP/1.1 fallback by ALPN (needs a certificate)'),
+  httpsPort: port(0, 'serve HTTPS on this port beside plain HTTP on --port (0 = TLS on --port itself when a certificate is given)'),
+  http2: bool(false, 'serve HTTP/2 over TLS, with HTTP/1.1 fallback by ALPN (needs a certificate)')
+}
 
-  // Rate limit of the echo (HTTP requests and WebSocket upgrades; system paths are exempt)
+// Rate limit of the echo (HTTP requests and WebSocket upgrades; system paths are exempt)
+const rateLimit = {
   rateLimitMax: int(0, 100000000, 6000, 'requests per window per client before 429 (0 = no limit)'),
   rateLimitWindow: int(100, 86400000, 60000, 'rate limit window', 'duration'),
   rateLimitKey: opt(Type.String({ default: 'ip', pattern: '^(ip|header:[!#$%&\'*+.^_`|~0-9A-Za-z-]+)$', description: 'what identifies a client: ip (after --trust-proxy) or header:NAME' }),
-    { kind: 'string', allowed: 'ip or header:NAME (e.g. header:x-api-key)' }),
+    { kind: 'string', arg: 'key', allowed: 'ip or header:NAME (like header:x-api-key)' }),
   rateLimitAllow: opt(Type.Array(Type.String({ minLength: 1 }), { default: ['loopback', 'uniquelocal'], description: 'clients never limited: IPs, CIDR ranges, loopback/linklocal/uniquelocal, or header values (empty: limit everyone)' }),
     { kind: 'list', allowed: 'a comma-separated list of IP addresses, CIDR ranges, loopback/linklocal/uniquelocal, or header values' }),
   rateLimitHeaders: bool(false, 'send the RateLimit headers on every counted echo, not only on the 429'),
   redisUrl: opt(Type.String({ default: '', pattern: '^(|rediss?://.+)$', description: 'Redis for the shared rate limit (and history), e.g. redis://127.0.0.1:6379/0' }),
-    { kind: 'string', allowed: 'empty or a redis:// or rediss:// URL' }),
+    { kind: 'string', arg: 'url', defaultText: 'none (in memory, per process)', allowed: 'empty or a redis:// or rediss:// URL' })
+}
 
-  // Metrics and admin
+const metricsAdmin = {
   metrics: bool(true, 'serve Prometheus metrics at /metrics'),
-  metricsPort: opt(Type.Integer({ minimum: 0, maximum: 65535, default: 0, description: 'serve /metrics on this port only, not on the main port (0 = on the main port)' }),
-    { kind: 'int', allowed: 'an integer from 0 to 65535' }),
-  adminToken: opt(Type.String({ default: '', description: 'bearer token required for /metrics, /requests and /inspect (empty = open)' }),
-    { kind: 'string', allowed: 'any text' })
+  metricsPort: port(0, 'serve /metrics on this port only, not on the main port (0 = on the main port)'),
+  adminToken: opt(Type.String({ default: '', description: 'bearer token required for /metrics, /requests and /inspect' }),
+    { kind: 'string', arg: 'token', defaultText: 'none (open)', allowed: 'any text' })
+}
+
+/** Headings of --help and docs/options.md, each with its options. */
+export const OPTION_GROUPS: ReadonlyArray<readonly [string, readonly string[]]> = [
+  ['Server', Object.keys(server)],
+  ['Limits', Object.keys(limits)],
+  ['Logging', Object.keys(logging)],
+  ['WebSocket', Object.keys(webSocket)],
+  ['TCP/UDP echo', Object.keys(tcpUdp)],
+  ['History', Object.keys(history)],
+  ['TLS/HTTP2', Object.keys(tlsHttp2)],
+  ['Rate limit', Object.keys(rateLimit)],
+  ['Metrics/admin', Object.keys(metricsAdmin)]
+]
+
+export const OptionsSchema = Type.Object({
+  ...server, ...limits, ...logging, ...webSocket, ...tcpUdp, ...history, ...tlsHttp2, ...rateLimit, ...metricsAdmin
 })
 
 export type Options = Static<typeof OptionsSchema>
@@ -252,46 +315,80 @@ export function resolveOptions (input: Partial<Options> & Record<string, unknown
   if (!tls && o.tlsCa !== '') throw new ConfigError('invalid --tls-ca: client certificates need TLS (--tls-cert/--tls-key or --tls-self-signed)')
   // Node refuses a head timeout longer than the whole-request timeout.
   if (o.requestTimeout > 0 && o.headersTimeout > o.requestTimeout) {
-    throw new ConfigError(`invalid headers-timeout ${o.headersTimeout}: must not exceed request-timeout (${o.requestTimeout})`)
+    throw new ConfigError(`invalid --headers-timeout ${formatDuration(o.headersTimeout)}: must not exceed --request-timeout (${formatDuration(o.requestTimeout)})`)
   }
   return o
 }
 
-/** Options from argv (flags) over env (ECHOSCOPE_*, PORT, HOST) over defaults. */
-export function loadOptions (argv: string[], env: NodeJS.ProcessEnv): Options {
-  const spec: Record<string, { type: 'string' | 'boolean', multiple?: boolean }> = {}
-  for (const name of OPTION_NAMES) {
-    const kind = properties[name]['x-echoscope'].kind
-    spec[kebab(name)] = { type: kind === 'bool' ? 'boolean' : 'string', multiple: kind === 'list' || kind === 'portList' }
-  }
-  // Booleans also take `--flag=false` / `--flag=true` and `--no-flag`, which parseArgs alone refuses.
-  const boolOverrides: Record<string, boolean> = {}
-  const args: string[] = []
-  for (const arg of argv) {
-    const m = /^--([a-z0-9-]+)(?:=(.*))?$/.exec(arg)
-    const negated = m !== null && m[2] === undefined && m[1].startsWith('no-') && spec[m[1]] === undefined ? m[1].slice(3) : undefined
-    const name = negated ?? m?.[1]
-    if (m === null || name === undefined || spec[name]?.type !== 'boolean' || (negated === undefined && m[2] === undefined)) {
-      args.push(arg)
+const BY_FLAG = new Map<string, OptionName>(OPTION_NAMES.map(n => [kebab(n), n]))
+// The words a boolean flag takes as a separate value (`--metrics false`); anything else after it is the next argument.
+const BOOL_WORD = /^(true|false|yes|no|on|off|1|0)$/i
+
+/** The raw flag values of argv, by option: the last wins, list options collect every occurrence. */
+function parseFlags (argv: string[]): Map<OptionName, string | boolean | string[]> {
+  const out = new Map<OptionName, string | boolean | string[]>()
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]
+    if (!arg.startsWith('--') || arg === '--') {
+      if (arg.startsWith('-') && arg.length > 1) throw new ConfigError(`unknown option ${arg} (see echoscope --help)`)
+      throw new ConfigError(`unexpected argument ${JSON.stringify(arg)} (see echoscope --help)`)
+    }
+    const eq = arg.indexOf('=')
+    const flag = eq === -1 ? arg.slice(2) : arg.slice(2, eq)
+    const inline = eq === -1 ? undefined : arg.slice(eq + 1)
+    let name = BY_FLAG.get(flag)
+    let negated = false
+    if (name === undefined && flag.startsWith('no-')) {
+      const positive = BY_FLAG.get(flag.slice(3))
+      if (positive !== undefined && properties[positive]['x-echoscope'].kind === 'bool') {
+        name = positive
+        negated = true
+      }
+    }
+    if (name === undefined) throw new ConfigError(`unknown option --${flag} (see echoscope --help)`)
+    const meta = properties[name]['x-echoscope']
+    if (meta.kind === 'bool') {
+      if (negated) {
+        if (inline !== undefined) throw new ConfigError(`invalid ${arg}: --${flag} takes no value (use --${flag.slice(3)}=${inline})`)
+        out.set(name, false)
+        continue
+      }
+      let raw = inline
+      if (raw === undefined && i + 1 < argv.length && BOOL_WORD.test(argv[i + 1])) raw = argv[++i]
+      if (raw === undefined) {
+        out.set(name, true)
+        continue
+      }
+      const value = coerce(name, raw)
+      if (typeof value !== 'boolean') throw invalid(name, raw, 'flag')
+      out.set(name, value)
       continue
     }
-    const optName = OPTION_NAMES.find(n => kebab(n) === name) as OptionName
-    const value = negated !== undefined ? false : coerce(optName, m[2])
-    if (typeof value !== 'boolean') throw invalid(optName, m[2], 'flag')
-    boolOverrides[name] = value
+    let raw = inline
+    if (raw === undefined) {
+      const next = argv[i + 1]
+      // `--port --host ::1` is a forgotten value, not a port named "--host"; `--max-delay -5` is a bad value.
+      if (next === undefined || next.startsWith('--')) throw new ConfigError(`invalid --${flag}: needs a value (${meta.allowed})`)
+      raw = next
+      i++
+    }
+    if (meta.kind === 'list' || meta.kind === 'portList') {
+      const seen = out.get(name)
+      out.set(name, [...(Array.isArray(seen) ? seen : []), raw])
+    } else {
+      out.set(name, raw)
+    }
   }
-  let parsed
-  try {
-    parsed = parseArgs({ args, options: spec, strict: true, allowPositionals: false })
-  } catch (err) {
-    // parseArgs's messages are good but long; keep the first sentence and point at --help.
-    const msg = (err as Error).message.split('. ')[0].replace(/\.$/, '')
-    throw new ConfigError(`${msg} (see echoscope --help)`)
-  }
+  return out
+}
+
+/** Options from argv (flags) over env (ECHOSCOPE_*, PORT, HOST) over defaults. */
+export function loadOptions (argv: string[], env: NodeJS.ProcessEnv): Options {
+  const flags = parseFlags(argv)
   const values: Record<string, unknown> = {}
   for (const name of OPTION_NAMES) {
     const meta = properties[name]['x-echoscope']
-    const flag = boolOverrides[kebab(name)] ?? parsed.values[kebab(name)]
+    const flag = flags.get(name)
     if (flag !== undefined) {
       const raw = Array.isArray(flag) ? flag.join(',') : flag
       const value = typeof raw === 'boolean' ? raw : coerce(name, raw)
@@ -311,25 +408,102 @@ export function loadOptions (argv: string[], env: NodeJS.ProcessEnv): Options {
   return resolveOptions(values)
 }
 
+/** What --help and docs/options.md say about one option, all from the schema. */
+export interface OptionInfo {
+  name: OptionName
+  /** the flag as the help shows it: `--port <port>`, `--tcp-port <port>...`, `--no-metrics`, `--log-headers` */
+  usage: string
+  env: string[]
+  /** integer, size, duration, port, switch, text, choice, list, ports */
+  kind: string
+  /** in the units people type: 1mb, 72s, on/off, or words for an empty default */
+  default: string
+  description: string
+  allowed: string
+}
+
+const KIND_LABEL: Record<OptionMeta['kind'], string> = {
+  int: 'integer', size: 'size', duration: 'duration', bool: 'switch', string: 'text', enum: 'choice', list: 'list', portList: 'ports', trustProxy: 'proxy trust'
+}
+const KIND_ARG: Record<OptionMeta['kind'], string> = {
+  int: 'number', size: 'size', duration: 'duration', bool: '', string: 'text', enum: 'value', list: 'list', portList: 'port', trustProxy: 'value'
+}
+
+function formatValue (kind: OptionMeta['kind'], value: unknown): string {
+  if (kind === 'size') return formatSize(value as number)
+  if (kind === 'duration') return formatDuration(value as number)
+  if (Array.isArray(value)) return value.length === 0 ? 'none' : value.join(', ')
+  return String(value)
+}
+
+export function optionInfo (name: OptionName): OptionInfo {
+  const p = properties[name]
+  const meta = p['x-echoscope']
+  const flag = '--' + kebab(name)
+  let usage: string
+  let def: string
+  if (meta.kind === 'bool') {
+    // A default-on switch is shown as the flag that changes something: its --no- form.
+    usage = p.default === true ? '--no-' + kebab(name) : flag
+    def = p.default === true ? 'on' : 'off'
+  } else {
+    const arg = meta.arg ?? KIND_ARG[meta.kind]
+    usage = `${flag} <${arg}>${meta.kind === 'portList' ? '...' : ''}`
+    def = meta.defaultText ?? formatValue(meta.kind, p.default)
+  }
+  const kind = meta.arg === 'port' && meta.kind === 'int' ? 'port' : KIND_LABEL[meta.kind]
+  return { name, usage, env: [envName(name), ...(meta.env ?? [])], kind, default: def, description: p.description, allowed: meta.allowed }
+}
+
+export const HELP_WIDTH = 100
+const FLAG_COLUMN = 35
+
+/** Words of `text` in lines of at most `width` columns (a longer single word stays whole). */
+export function wrap (text: string, width: number): string[] {
+  const lines: string[] = []
+  let line = ''
+  for (const word of text.split(/\s+/).filter(w => w !== '')) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line)
+      line = word
+    } else {
+      line = line === '' ? word : `${line} ${word}`
+    }
+  }
+  if (line !== '') lines.push(line)
+  return lines
+}
+
+function helpEntry (usage: string, text: string): string[] {
+  const body = wrap(text, HELP_WIDTH - FLAG_COLUMN)
+  const head = '  ' + usage
+  const indent = ' '.repeat(FLAG_COLUMN)
+  if (head.length >= FLAG_COLUMN - 1) return [head, ...body.map(l => indent + l)]
+  return [head.padEnd(FLAG_COLUMN) + body[0], ...body.slice(1).map(l => indent + l)]
+}
+
 export function helpText (): string {
   const lines = [
     'echoscope — HTTP echo and inspection server',
     '',
     'Usage: echoscope [options]',
+    '       echoscope diff URL [options]',
     '',
-    'Every option is also an environment variable ECHOSCOPE_<NAME> (lists: comma-separated); PORT and HOST work too.',
-    'Flags beat environment variables.',
-    '',
-    'Options:'
+    ...wrap('Every option is also an environment variable: ECHOSCOPE_ and the flag\'s name in capitals with ' +
+      'underscores (--body-limit 2mb is ECHOSCOPE_BODY_LIMIT=2mb; lists comma-separated); PORT and HOST ' +
+      'work too. Flags beat the environment. Sizes take kb, mb or gb, durations ms, s, m or h. A switch ' +
+      'takes --name, --no-name, --name=false or --name false.', HELP_WIDTH)
   ]
-  for (const name of OPTION_NAMES) {
-    const p = properties[name]
-    const meta = p['x-echoscope']
-    const flag = '--' + kebab(name) + (meta.kind === 'bool' ? '' : ' <value>')
-    const def = Array.isArray(p.default) ? p.default.join(',') : String(p.default)
-    lines.push(`  ${flag.padEnd(30)} ${p.description}`)
-    lines.push(`  ${''.padEnd(30)} env ${[envName(name), ...(meta.env ?? [])].join(', ')}; default ${def === '' ? '(empty)' : def}`)
+  for (const [heading, names] of OPTION_GROUPS) {
+    lines.push('', heading + ':')
+    for (const name of names as OptionName[]) {
+      const o = optionInfo(name)
+      const choices = properties[name]['x-echoscope'].kind === 'enum' ? `; ${o.allowed}` : ''
+      const def = o.default === 'on' && o.kind === 'switch' ? 'on by default; this turns it off' : `default: ${o.default}`
+      lines.push(...helpEntry(o.usage, `${o.description}${choices} [${def}]`))
+    }
   }
-  lines.push('  --help                         show this help', '  --version                      print the version')
+  lines.push('', 'Other:', ...helpEntry('-h, --help', 'show this help'), ...helpEntry('--version', 'print the version'))
+  lines.push('', 'Commands:', ...helpEntry('echoscope diff URL [options]', 'what did the gateway change? (echoscope diff --help)'))
   return lines.join('\n')
 }

@@ -1,7 +1,8 @@
 // TLS material, read and checked once at start: a file that cannot be read or does not hold what its option
 // says is a ConfigError naming the option, not a stack trace at the first handshake.
 import { readFileSync } from 'node:fs'
-import { createPrivateKey, X509Certificate } from 'node:crypto'
+import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto'
+import { createSecureContext } from 'node:tls'
 import { hostname } from 'node:os'
 import { ConfigError, type Options } from './config.ts'
 
@@ -13,20 +14,56 @@ export interface TlsMaterial {
   selfSigned: boolean
 }
 
+const READ_ERRORS: Record<string, string> = {
+  ENOENT: 'no such file',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EISDIR: 'it is a directory, not a file',
+  ENOTDIR: 'no such file (a part of the path is not a directory)'
+}
+
+const label = (option: string, path: string) => `invalid ${option} ${JSON.stringify(path)}`
+
 function read (option: string, path: string): string {
   try {
     return readFileSync(path, 'utf8')
   } catch (err) {
-    throw new ConfigError(`invalid ${option} ${JSON.stringify(path)}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`)
+    const code = (err as NodeJS.ErrnoException).code ?? ''
+    throw new ConfigError(`${label(option, path)}: ${READ_ERRORS[code] ?? `cannot read it (${code !== '' ? code : (err as Error).message})`}`)
   }
 }
 
-function checkCert (option: string, path: string, pem: string): void {
+function parseCert (option: string, path: string, pem: string): X509Certificate {
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new ConfigError(`${label(option, path)}: not a PEM certificate (no -----BEGIN CERTIFICATE----- line)`)
+  }
   try {
-    // eslint-disable-next-line no-new
-    new X509Certificate(pem)
+    return new X509Certificate(pem)
   } catch {
-    throw new ConfigError(`invalid ${option} ${JSON.stringify(path)}: must be a PEM certificate`)
+    throw new ConfigError(`${label(option, path)}: not a valid PEM certificate (it does not parse)`)
+  }
+}
+
+function parseKey (path: string, pem: string): KeyObject {
+  if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pem)) {
+    throw new ConfigError(`${label('--tls-key', path)}: not a PEM private key (no -----BEGIN ... PRIVATE KEY----- line)`)
+  }
+  try {
+    return createPrivateKey(pem)
+  } catch (err) {
+    const encrypted = (err as NodeJS.ErrnoException).code === 'ERR_MISSING_PASSPHRASE' || pem.includes('ENCRYPTED')
+    throw new ConfigError(`${label('--tls-key', path)}: ${encrypted ? 'the key is encrypted; echoscope needs an unencrypted key' : 'not a valid PEM private key (it does not parse)'}`)
+  }
+}
+
+/** What OpenSSL itself still refuses (a chain it cannot use, a weak key), said for the option. */
+function checkContext (opts: Options, m: TlsMaterial): void {
+  try {
+    createSecureContext(tlsServerOptions(m))
+  } catch (err) {
+    const reason = (err as Error).message.replace(/^error:[0-9A-F]+:[^:]*:[^:]*:/i, '')
+    const option = m.ca !== undefined && (m.selfSigned || /ca|issuer/i.test(reason)) ? `--tls-ca ${JSON.stringify(opts.tlsCa)}` : `--tls-cert ${JSON.stringify(opts.tlsCert)}`
+    throw new ConfigError(`invalid ${option}: TLS refuses it (${reason})`)
   }
 }
 
@@ -64,12 +101,10 @@ export async function loadTls (opts: Options): Promise<TlsMaterial | null> {
   let material: TlsMaterial | null = null
   if (opts.tlsCert !== '') {
     const cert = read('--tls-cert', opts.tlsCert)
-    checkCert('--tls-cert', opts.tlsCert, cert)
+    const x509 = parseCert('--tls-cert', opts.tlsCert, cert)
     const key = read('--tls-key', opts.tlsKey)
-    try {
-      createPrivateKey(key)
-    } catch {
-      throw new ConfigError(`invalid --tls-key ${JSON.stringify(opts.tlsKey)}: must be an unencrypted PEM private key`)
+    if (!x509.checkPrivateKey(parseKey(opts.tlsKey, key))) {
+      throw new ConfigError(`${label('--tls-key', opts.tlsKey)}: it does not match the certificate in --tls-cert ${JSON.stringify(opts.tlsCert)}`)
     }
     material = { key, cert, selfSigned: false }
   } else if (opts.tlsSelfSigned) {
@@ -77,9 +112,10 @@ export async function loadTls (opts: Options): Promise<TlsMaterial | null> {
   }
   if (material !== null && opts.tlsCa !== '') {
     const ca = read('--tls-ca', opts.tlsCa)
-    checkCert('--tls-ca', opts.tlsCa, ca)
+    parseCert('--tls-ca', opts.tlsCa, ca)
     material.ca = ca
   }
+  if (material !== null) checkContext(opts, material)
   return material
 }
 

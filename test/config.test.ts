@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { ConfigError, loadOptions, resolveOptions, helpText, OPTION_NAMES, kebab, envName } from '../src/config.ts'
-import { runCli } from './helper.ts'
+import { ConfigError, loadOptions, resolveOptions, helpText, OPTION_NAMES, kebab, envName, formatSize, formatDuration, type OptionName } from '../src/config.ts'
+import { getJson, runCli, spawnServer } from './helper.ts'
 
 test('defaults: 127.0.0.1:8080, 1 MiB bodies, 72 s keep-alive, controls on', () => {
   const o = loadOptions([], {})
@@ -45,26 +45,25 @@ test('repeatable list options take repeated flags or a comma list in env', () =>
 test('bad values name the option, the value and what is allowed', () => {
   assert.throws(() => loadOptions(['--port', 'abc'], {}), { message: 'invalid --port "abc": must be an integer from 0 to 65535' })
   assert.throws(() => loadOptions([], { PORT: '70000' }), { message: 'invalid PORT "70000": must be an integer from 0 to 65535' })
-  assert.throws(() => loadOptions([], { ECHOSCOPE_LOG_LEVEL: 'loud' }), { message: 'invalid ECHOSCOPE_LOG_LEVEL "loud": must be fatal, error, warn, info, debug, trace, silent' })
-  assert.throws(() => loadOptions(['--body-limit', '5 potatoes'], {}), /invalid --body-limit "5 potatoes": must be an integer from 1 to \d+ bytes/)
+  assert.throws(() => loadOptions([], { ECHOSCOPE_LOG_LEVEL: 'loud' }), { message: 'invalid ECHOSCOPE_LOG_LEVEL "loud": must be one of: fatal, error, warn, info, debug, trace, silent' })
+  assert.throws(() => loadOptions(['--body-limit', '5 potatoes'], {}), { message: 'invalid --body-limit "5 potatoes": must be a size from 1 byte to 1gb (bytes, or a number with kb, mb or gb, like 64kb)' })
   assert.throws(() => loadOptions(['--system-prefix', 'docs/'], {}), /invalid --system-prefix "docs\/": must be empty or a path/)
   assert.throws(() => loadOptions(['--no-controls=maybe'], {}), ConfigError)
   assert.throws(() => loadOptions([], { ECHOSCOPE_NO_CONTROLS: 'maybe' }), /invalid ECHOSCOPE_NO_CONTROLS "maybe": must be true or false/)
-  assert.throws(() => loadOptions(['--prot', '1'], {}), /Unknown option '--prot' \(see echoscope --help\)/)
+  assert.throws(() => loadOptions(['--prot', '1'], {}), { message: 'unknown option --prot (see echoscope --help)' })
+  assert.throws(() => loadOptions(['--port'], {}), { message: 'invalid --port: needs a value (an integer from 0 to 65535)' })
+  assert.throws(() => loadOptions(['--port', '--host', '::1'], {}), { message: 'invalid --port: needs a value (an integer from 0 to 65535)' })
+  assert.throws(() => loadOptions(['--max-delay', '-5'], {}), /^ConfigError: invalid --max-delay "-5": must be a duration from 0 to 1h/)
+  assert.throws(() => loadOptions(['--tcp-framing', 'lines'], {}), { message: 'invalid --tcp-framing "lines": must be one of: none, length' })
+  assert.throws(() => loadOptions(['8080'], {}), { message: 'unexpected argument "8080" (see echoscope --help)' })
+  assert.throws(() => loadOptions(['-p', '1'], {}), { message: 'unknown option -p (see echoscope --help)' })
+  assert.throws(() => loadOptions(['--headers-timeout', '90s', '--request-timeout', '1m'], {}), { message: 'invalid --headers-timeout 90s: must not exceed --request-timeout (1m)' })
 })
 
 test('options in code are checked the same way, unknown keys included', () => {
   assert.throws(() => resolveOptions({ port: -1 }), { message: 'invalid option port -1: must be an integer from 0 to 65535' })
   assert.throws(() => resolveOptions({ bodyLimt: 5 } as never), /unknown option bodyLimt/)
   assert.equal(resolveOptions({ trustProxy: ['127.0.0.1', '10.0.0.0/8'] as never }).trustProxy, '127.0.0.1,10.0.0.0/8')
-})
-
-test('--help lists every option with its env var', () => {
-  const help = helpText()
-  for (const name of OPTION_NAMES) {
-    assert.ok(help.includes('--' + kebab(name)), name)
-    assert.ok(help.includes(envName(name)), envName(name))
-  }
 })
 
 test('the CLI prints one line and exits non-zero on a bad value, no stack trace', async () => {
@@ -80,8 +79,11 @@ test('the CLI prints one line and exits non-zero on a bad value, no stack trace'
 test('npx echoscope --help and --version', async () => {
   const h = await runCli(['--help'])
   assert.equal(h.code, 0)
-  assert.match(h.stdout, /--body-limit <value>/)
+  assert.match(h.stdout, /\n {2}--body-limit <size> +largest request body/)
   assert.match(h.stdout, /ECHOSCOPE_BODY_LIMIT/)
+  // the diff subcommand: in the usage, and described under Commands at the end
+  assert.equal(h.stdout.split('echoscope diff URL [options]').length - 1, 2)
+  assert.match(h.stdout, /Commands:\n {2}echoscope diff URL \[options\] +what did the gateway change\?.*\n$/)
   const v = await runCli(['--version'])
   assert.match(v.stdout, /^\d+\.\d+\.\d+\n$/)
 })
@@ -113,5 +115,143 @@ test('boolean flags take --flag, --flag=false/true and --no-flag', () => {
   assert.equal(loadOptions(['--no-metrics'], {}).metrics, false)
   assert.equal(loadOptions(['--no-controls'], {}).noControls, true)
   assert.equal(loadOptions(['--no-controls=false'], {}).noControls, false)
-  assert.throws(() => loadOptions(['--metrics=maybe'], {}), { message: 'invalid --metrics "maybe": must be true or false' })
+  assert.throws(() => loadOptions(['--metrics=maybe'], {}), { message: 'invalid --metrics "maybe": must be true or false (also yes/no, on/off, 1/0)' })
+  assert.throws(() => loadOptions(['--no-metrics=false'], {}), { message: 'invalid --no-metrics=false: --no-metrics takes no value (use --metrics=false)' })
+})
+
+test('sizes and durations are written in the units people type', () => {
+  assert.equal(formatSize(1048576), '1mb')
+  assert.equal(formatSize(16384), '16kb')
+  assert.equal(formatSize(10 * 1024 * 1024), '10mb')
+  assert.equal(formatSize(1024 * 1024 * 1024), '1gb')
+  assert.equal(formatSize(1000), '1000')
+  assert.equal(formatSize(0), '0')
+  assert.equal(formatDuration(72000), '72s')
+  assert.equal(formatDuration(300000), '5m')
+  assert.equal(formatDuration(3600000), '1h')
+  assert.equal(formatDuration(1500), '1500ms')
+  assert.equal(formatDuration(0), '0')
+})
+
+/** The help entry of one option: its first line (usage) and the whole text, wrapped lines joined. */
+function helpEntries (): Map<string, { usage: string, text: string }> {
+  const entries = new Map<string, { usage: string, text: string }>()
+  let current: { usage: string, text: string } | undefined
+  for (const line of helpText().split('\n')) {
+    const m = /^ {2}(--[a-z0-9-]+(?: <[a-z]+>(?:\.\.\.)?)?)(?: +(.*))?$/.exec(line)
+    if (m !== null) {
+      current = { usage: m[1], text: m[2] ?? '' }
+      entries.set(m[1].split(' ')[0], current)
+    } else if (current !== undefined && /^ {20,}\S/.test(line)) {
+      current.text += ' ' + line.trim()
+    } else {
+      current = undefined
+    }
+  }
+  return entries
+}
+
+test('--help: every line fits in 100 columns', () => {
+  for (const line of helpText().split('\n')) assert.ok(line.length <= 100, `${line.length} columns: ${line}`)
+})
+
+test('--help: every option is shown with the kind of its argument and its real default', () => {
+  const entries = helpEntries()
+  const defaults = loadOptions([], {})
+  const expectedArg: Partial<Record<OptionName, string>> = {
+    port: '<port>',
+    host: '<address>',
+    bodyLimit: '<size>',
+    maxDelay: '<duration>',
+    redactHeaders: '<list>',
+    tcpPort: '<port>...',
+    udpPort: '<port>...',
+    logLevel: '<level>',
+    trustProxy: '<value>',
+    tlsCert: '<file>',
+    tlsKey: '<file>',
+    tlsCa: '<file>',
+    redisUrl: '<url>',
+    adminToken: '<token>',
+    httpsPort: '<port>',
+    metricsPort: '<port>'
+  }
+  for (const name of OPTION_NAMES) {
+    const value = defaults[name]
+    // --trust-proxy defaults to false but takes more than a switch
+    const isBool = typeof value === 'boolean' && name !== 'trustProxy'
+    const flag = isBool && value ? `--no-${kebab(name)}` : `--${kebab(name)}`
+    const entry = entries.get(flag)
+    assert.ok(entry !== undefined, `--help lacks ${flag}`)
+    if (isBool) {
+      assert.equal(entry.usage, flag, `a switch takes no <value>: ${entry.usage}`)
+      // a default-on switch is shown by the flag that turns it off, never as the positive flag too
+      if (value) assert.ok(!entries.has(`--${kebab(name)}`), `--${kebab(name)} shown beside ${flag}`)
+      assert.match(entry.text, value ? /\[on by default; this turns it off\]$/ : /\[default: off\]$/, flag)
+      continue
+    }
+    assert.match(entry.usage, / <[a-z]+>/, `${flag} names its argument`)
+    if (expectedArg[name] !== '<value>') assert.doesNotMatch(entry.usage, /<value>/, `${flag} says which kind of value`)
+    if (expectedArg[name] !== undefined) assert.equal(entry.usage, `${flag} ${expectedArg[name]}`)
+    const m = /\[default: ([^\]]*)\]$/.exec(entry.text)
+    assert.ok(m !== null, `${flag} shows its default: ${entry.text}`)
+    const shown = m[1]
+    assert.ok(!/\d{5,}/.test(shown) || name === 'wsMaxConnections', `${flag} default ${shown} is in human units`)
+    if (value === '' || (Array.isArray(value) && value.length === 0)) {
+      // an empty default is said in words, once
+      assert.match(shown, /^(none|the host name)/, `${flag} empty default: ${shown}`)
+      assert.doesNotMatch(entry.text, /\(empty\)|default: .*default/, flag)
+      continue
+    }
+    // what --help shows as the default, typed back as the flag, is the default
+    assert.deepEqual(loadOptions([flag, shown], {})[name], value, `${flag} ${shown}`)
+  }
+})
+
+test('--help: the defaults people look for, in their units', () => {
+  const text = [...helpEntries().values()].map(e => `${e.usage} ${e.text}`)
+  const defaultOf = (usage: string) => /\[default: ([^\]]*)\]$/.exec(text.find(t => t.startsWith(usage + ' ')) ?? '')?.[1]
+  assert.equal(defaultOf('--body-limit <size>'), '1mb')
+  assert.equal(defaultOf('--max-header-size <size>'), '16kb')
+  assert.equal(defaultOf('--max-decoded-size <size>'), '10mb')
+  assert.equal(defaultOf('--history-body-limit <size>'), '64kb')
+  assert.equal(defaultOf('--max-delay <duration>'), '30s')
+  assert.equal(defaultOf('--keep-alive-timeout <duration>'), '72s')
+  assert.equal(defaultOf('--request-timeout <duration>'), '5m')
+  assert.equal(defaultOf('--shutdown-delay <duration>'), '0')
+  assert.equal(defaultOf('--instance <name>'), 'the host name')
+  assert.match(text.find(t => t.startsWith('--log-level <level>')) ?? '', /one of: fatal, error, warn, info, debug, trace, silent/)
+})
+
+test('--help: options under headings, the environment explained once at the top', () => {
+  const help = helpText()
+  const headings = [...help.matchAll(/^([A-Z][A-Za-z0-9/ ]+):$/gm)].map(m => m[1])
+  assert.deepEqual(headings, ['Server', 'Limits', 'Logging', 'WebSocket', 'TCP/UDP echo', 'History', 'TLS/HTTP2', 'Rate limit', 'Metrics/admin', 'Other', 'Commands'])
+  assert.ok(help.indexOf('ECHOSCOPE_') < help.indexOf('Server:'))
+  assert.equal(help.split('ECHOSCOPE_').length - 1, 2, 'ECHOSCOPE_ explained once, with one example')
+})
+
+test('a switch takes true/false/yes/no/on/off/1/0 as the next argument, and nothing else', () => {
+  assert.equal(loadOptions(['--metrics', 'false'], {}).metrics, false)
+  assert.equal(loadOptions(['--metrics', 'OFF'], {}).metrics, false)
+  assert.equal(loadOptions(['--no-metrics', '--metrics', 'yes'], {}).metrics, true)
+  assert.equal(loadOptions(['--log-headers', '0'], {}).logHeaders, false)
+  assert.equal(loadOptions(['--no-controls', 'on'], {}).noControls, true)
+  const o = loadOptions(['--log-headers', '--port', '1'], {})
+  assert.equal(o.logHeaders, true)
+  assert.equal(o.port, 1)
+  assert.throws(() => loadOptions(['--log-headers', 'maybe'], {}), { message: 'unexpected argument "maybe" (see echoscope --help)' })
+  assert.throws(() => loadOptions(['--no-metrics', 'false'], {}), { message: 'unexpected argument "false" (see echoscope --help)' })
+})
+
+test('echoscope --metrics false serves no metrics: /metrics is echoed like any path', async (t) => {
+  const on = await spawnServer([])
+  t.after(() => on.child.kill())
+  const metrics = await fetch(`http://127.0.0.1:${on.port}/metrics`)
+  assert.match(await metrics.text(), /^# HELP /m)
+  const off = await spawnServer(['--metrics', 'false', '--log-level', 'info'])
+  t.after(() => off.child.kill())
+  const echo = await getJson(fetch(`http://127.0.0.1:${off.port}/metrics`))
+  assert.equal(echo.path, '/metrics')
+  assert.equal(echo.method, 'GET')
 })

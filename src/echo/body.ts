@@ -143,7 +143,7 @@ function decodeCap (wireBytes: number, limits: BodyLimits): { cap: number, limit
 
 function tooLarge (cap: number, limit: DecodeLimitName, wireBytes: number, limits: BodyLimits): BodyTooLargeError {
   if (limit === 'maxDecodedSize') {
-    return new BodyTooLargeError(`Decoded request body exceeds the decoded size limit of ${cap} bytes (maxDecodedSize)`, limit)
+    return new BodyTooLargeError(`Decoded request body exceeds the decoded size limit of ${cap} bytes (--max-decoded-size; maxDecodedSize when embedded)`, limit)
   }
   return new BodyTooLargeError(
     `Decoded request body exceeds ${cap} bytes, the decode ratio limit of ${limits.maxDecodeRatio}× its ${wireBytes} ` +
