@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { ConfigError, loadOptions, resolveOptions, helpText, OPTION_NAMES, kebab, envName, formatSize, formatDuration, type OptionName } from '../src/config.ts'
+import { ConfigError, loadOptions, resolveOptions, helpText, OPTION_NAMES, kebab, formatSize, formatDuration, type OptionName } from '../src/config.ts'
 import { getJson, runCli, spawnServer } from './helper.ts'
 
 test('defaults: 127.0.0.1:8080, 1 MiB bodies, 72 s keep-alive, controls on', () => {
@@ -97,15 +97,6 @@ test('a port in use is one clear line', async (t) => {
   const r = await runCli(['--port', String(port), '--log-level', 'silent'])
   assert.equal(r.code, 1)
   assert.match(r.stderr, /^echoscope: cannot listen: address already in use .*choose another --port\n$/)
-})
-
-test('README documents every option with its env var', async () => {
-  const { readFileSync } = await import('node:fs')
-  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
-  for (const name of OPTION_NAMES) {
-    assert.ok(readme.includes('`--' + kebab(name) + '`'), `README lacks --${kebab(name)}`)
-    assert.ok(readme.includes('`' + envName(name) + '`'), `README lacks ${envName(name)}`)
-  }
 })
 
 test('boolean flags take --flag, --flag=false/true and --no-flag', () => {

@@ -184,20 +184,6 @@ export function assertBuffered (r: TimedSse, label: string) {
   assert.ok(at[0] >= 2500 && at[4] - at[0] < 300, `${label}: every event should arrive together at the end, got them at ${at.join(', ')} ms`)
 }
 
-export const RECIPES_HEADING = '## Recipes: putting echoscope behind a gateway'
-
-/** The first ```lang code block of the README's recipes section, so a test can hold it to the tested config. */
-export function recipeBlock (readme: string, lang: string): string {
-  const start = readme.indexOf(`\n${RECIPES_HEADING}\n`)
-  assert.notEqual(start, -1, `README.md has no "${RECIPES_HEADING}" section`)
-  const end = readme.indexOf('\n## ', start + 1)
-  const section = readme.slice(start, end === -1 ? undefined : end)
-  const open = section.indexOf('\n```' + lang + '\n')
-  assert.notEqual(open, -1, `the recipes section has no \`\`\`${lang} block`)
-  const from = open + lang.length + 5
-  return section.slice(from, section.indexOf('\n```\n', from) + 1)
-}
-
 /**
  * A WebSocket through the gateway (`/api/chat` → `/chat`): checks what both gateway configs add to the
  * upgrade, then a text and a binary round trip. Returns the `?info=1` echo for gateway-specific checks.
