@@ -147,7 +147,7 @@ function tooLarge (cap: number, limit: DecodeLimitName, wireBytes: number, limit
   }
   return new BodyTooLargeError(
     `Decoded request body exceeds ${cap} bytes, the decode ratio limit of ${limits.maxDecodeRatio}× its ${wireBytes} ` +
-    `encoded bytes (maxDecodeRatio; never below ${DECODE_FLOOR} bytes)`, limit)
+    `encoded bytes (--max-decode-ratio, maxDecodeRatio when embedded; never below ${DECODE_FLOOR} bytes)`, limit)
 }
 
 function base64 (buf: Buffer, bodyError?: string, decodedBytes?: number): ParsedBody {
