@@ -89,6 +89,17 @@ function errorBody (statusCode: number, message: string): string {
   return JSON.stringify({ statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message })
 }
 
+/** Connections whose request body the echo is reading (routes/echo.ts marks them). */
+const bodiesInProgress = new WeakSet<Socket>()
+
+export function bodyStarted (socket: Socket): void {
+  bodiesInProgress.add(socket)
+}
+
+export function bodyEnded (socket: Socket): void {
+  bodiesInProgress.delete(socket)
+}
+
 /** Connections already answered: node:http reports the failed parser again for every later read. */
 const rejectedSockets = new WeakSet<Socket>()
 
@@ -106,18 +117,24 @@ export function clientErrorHandler (this: FastifyInstance, err: ParserError, soc
   // A reset: the client is gone and nothing can be answered.
   if (err.code === 'ECONNRESET' || socket.destroyed) return
   if (rejectedSockets.has(socket)) return
-  rejectedSockets.add(socket)
+  // The client closed in the middle of a body the echo is reading: not a request the parser rejected, but
+  // one whose client went away, and the echo logs it so ("request aborted by the client"). A client that
+  // only half-closed can still read the 400.
+  const goneMidBody = err.code === 'HPE_INVALID_EOF_STATE' && bodiesInProgress.has(socket)
+  if (!goneMidBody) rejectedSockets.add(socket)
   const { statusCode, reason, message } = describeClientError(err)
   const raw = err.rawPacket
   // Rejections are logged whatever --log-requests says: they are rare, and nothing else tells of them.
-  this.log.warn({
-    code: err.code,
-    reason,
-    statusCode,
-    ip: socket.remoteAddress,
-    port: socket.remotePort,
-    ...(Buffer.isBuffer(raw) ? { rawPacket: escapeBytes(raw), rawBytes: raw.length } : {})
-  }, REJECTED_MESSAGE)
+  if (!goneMidBody) {
+    this.log.warn({
+      code: err.code,
+      reason,
+      statusCode,
+      ip: socket.remoteAddress,
+      port: socket.remotePort,
+      ...(Buffer.isBuffer(raw) ? { rawPacket: escapeBytes(raw), rawBytes: raw.length } : {})
+    }, REJECTED_MESSAGE)
+  }
   if (!socket.writable) {
     socket.destroy()
     return
