@@ -3,6 +3,7 @@
 // per-response work (the metrics histogram) rides on the same call through `observe`, for the same reason.
 import { LogController, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
+import { isRejectedRequest } from './client-error.ts'
 
 /** A batch of log bytes a line can be encoded straight into (log-destination.ts's BatchedDestination). */
 export interface LineBatch {
@@ -97,6 +98,8 @@ export class RequestLogController extends LogController {
     for (const fn of this.#observers) fn(request, reply, elapsedMs)
     if (!this.#opts.logRequests) return
     const raw = request.raw
+    // A request refused before routing has its own line (client-error.ts), written whatever --log-requests says.
+    if (reply.statusCode === 400 && isRejectedRequest(raw)) return
     const url = raw.url ?? ''
     const level = err != null || reply.statusCode >= 500 ? 'error' : this.#isQuiet(url) ? 'debug' : 'info'
     const log = request.log as unknown as Logger

@@ -11,6 +11,7 @@ import { RequestLogController, type DirectLines, type ResponseObserver } from '.
 import { stdoutDestination, type BatchedDestination } from './log-destination.ts'
 import { lazyChildLoggerFactory } from './request-logger.ts'
 import { coalesceServer, coalescingResponse } from './write-coalescing.ts'
+import { clientErrorHandler, rejectRequest, requestRejection } from './client-error.ts'
 import type { HealthState } from './routes/health.ts'
 import { createStats, type Stats } from './stats.ts'
 import { loadTls, tlsServerOptions, type TlsMaterial } from './tls.ts'
@@ -110,7 +111,9 @@ export async function buildServer (input: Partial<Options> = {}): Promise<Fastif
   }
   const tls = await loadTls(opts)
   // Responses finished in one event-loop turn are written together at its end (write-coalescing.ts).
-  const httpOptions = { maxHeaderSize: opts.maxHeaderSize, headersTimeout: opts.headersTimeout, ServerResponse: coalescingResponse }
+  // A request without Host is refused by an onRequest hook (client-error.ts), with the JSON error and a log
+  // line; node:http's own check would answer a bare 400 before Fastify sees the request.
+  const httpOptions = { maxHeaderSize: opts.maxHeaderSize, headersTimeout: opts.headersTimeout, requireHostHeader: false, ServerResponse: coalescingResponse }
   // TLS on --port itself unless --https-port puts it on a listener of its own (plugins/https-listener.ts).
   const tlsHere = tls !== null && opts.httpsPort === 0
   const logController = new RequestLogController({
@@ -144,9 +147,14 @@ export async function buildServer (input: Partial<Options> = {}): Promise<Fastif
     frameworkErrors: (err, request, reply) => {
       const fallback = err.code === 'FST_ERR_BAD_URL' || err.code === 'FST_ERR_MAX_PARAM_LENGTH'
       if (!fallback) return (reply as FastifyReply).send(err)
+      // No onRequest hook runs for these: the request-path checks are made here.
+      const rejection = requestRejection(request.raw)
+      if (rejection !== null) return rejectRequest(request, reply, rejection)
       logController.trackFallback(request, reply)
       return late.echo(request, reply)
     },
+    // What Node's HTTP parser rejects gets the parser's reason, a log line and a lingering close.
+    clientErrorHandler,
     return503OnClosing: true
   } as FastifyServerOptions) as unknown as FastifyInstance
   // (HTTP/2 servers have no closeIdleConnections, and their responses are not coalesced.)
@@ -154,6 +162,12 @@ export async function buildServer (input: Partial<Options> = {}): Promise<Fastif
   // The echo reads bodies itself for every method (GET with a body too), so Fastify's parsing step,
   // which would refuse some inputs an echo must show, is switched off for all methods.
   for (const m of fastify.supportedMethods) fastify.addHttpMethod(m, { hasBody: false, overrideExisting: true })
+  // First of all hooks: a request refused here reaches neither the rate limiter nor a route.
+  fastify.addHook('onRequest', (request, reply, done) => {
+    const rejection = requestRejection(request.raw)
+    if (rejection === null) done()
+    else rejectRequest(request, reply, rejection)
+  })
   // HTTP/2 on --port, or on the --https-port listener (which hands its requests to this server's handling).
   if (tls !== null && opts.http2) refuseUnknownMethods(fastify)
   fastify.decorate('echoscope', { options: opts, state, stats: createStats(), setFallback: (fn) => { late.echo = fn }, observeResponses: fn => logController.observe(fn), tls, transports: { tcp: [], udp: [] } })

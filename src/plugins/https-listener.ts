@@ -10,6 +10,7 @@ import type { TLSSocket } from 'node:tls'
 import type { FastifyInstance } from 'fastify'
 import { tlsServerOptions } from '../tls.ts'
 import { coalesceServer, coalescingResponse } from '../write-coalescing.ts'
+import { clientErrorHandler } from '../client-error.ts'
 
 /**
  * What a shutdown has to wait for on an HTTP/2 listener, which has no closeIdleConnections: its sessions
@@ -65,7 +66,8 @@ async function httpsListener (app: FastifyInstance) {
       drain?.request(req, res)
       app.server.emit('request', req, res)
     }
-    const common = { ...tlsServerOptions(tls), maxHeaderSize: opts.maxHeaderSize }
+    // Host is checked by the main server's onRequest hook, which answers with the JSON error.
+    const common = { ...tlsServerOptions(tls), maxHeaderSize: opts.maxHeaderSize, requireHostHeader: false }
     let s: Server | Http2SecureServer
     if (drain !== undefined) {
       const h2 = createSecureServer({ ...common, allowHTTP1: true }, handle as never)
@@ -80,6 +82,8 @@ async function httpsListener (app: FastifyInstance) {
       s = h1
     }
     s.on('upgrade', (req, socket, head) => app.server.emit('upgrade', req, socket, head))
+    // What the parser rejects is answered as on the main port (after coalesceServer's flush, prepended).
+    s.on('clientError', clientErrorHandler.bind(app))
     await new Promise<void>((resolve, reject) => {
       s.once('error', (err: NodeJS.ErrnoException) => reject(new Error(`cannot listen for HTTPS on ${opts.host}:${opts.httpsPort}: ${err.code === 'EADDRINUSE' ? 'address already in use' : err.message}`)))
       s.listen(opts.httpsPort, opts.host, () => resolve())

@@ -17,6 +17,7 @@ import { formatHar } from '../echo/formats/har.ts'
 import { formatGatewayApi } from '../echo/formats/gateway-api.ts'
 import type { GatewayContext } from '../echo/identity.ts'
 import type { HistoryStore } from '../stores/history.ts'
+import { bodyEnded, bodyStarted, rejectedByParser } from '../client-error.ts'
 import websocketPlugin, { type WebsocketPluginOptions } from '../plugins/websocket.ts'
 import type { WebSocket } from 'ws'
 import type { Echo, ParsedBody, RequestSnapshot, ServerIdentity, TlsInfo } from '../echo/types.ts'
@@ -136,11 +137,16 @@ export function makeEchoHandler (opts: EchoRouteOptions) {
       settle(reply, () => respond(request, reply, query, controls, null, NO_BODY, receivedAt))
       return
     }
+    // (so a client closing mid-body is told from a request the parser rejected: client-error.ts)
+    bodyStarted(raw.socket)
     collectBody(raw, opts.bodyLimit, (err, body) => {
+      bodyEnded(raw.socket)
       if (err !== null) {
         // Nothing can be answered to a client that went away, so Fastify never reports the request done and
         // the request line never comes: this line stands in for it (what arrived, and how much of the body).
-        if (err.code === BODY_ABORTED && opts.logRequests) {
+        // Not so when the server did answer: the parser rejected the rest of the request (a bad chunk, CL+TE)
+        // and that answer has its own line, or a response went out before the body ended.
+        if (err.code === BODY_ABORTED && opts.logRequests && !reply.sent && !rejectedByParser(raw.socket)) {
           request.log.info({ method: raw.method, url: raw.url, ip: request.ip, bodyBytes: err.bytesReceived }, 'request aborted by the client')
         }
         reply.send(err)
