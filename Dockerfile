@@ -6,10 +6,11 @@ FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json ./
+COPY tsconfig.json tsconfig.build.json ./
+COPY scripts ./scripts
 COPY src ./src
 COPY openapi ./openapi
-RUN npm run build && npm prune --omit=dev --no-audit --no-fund
+RUN npm run build:server && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:24-bookworm-slim
 # tini as PID 1 forwards SIGTERM to node and reaps zombies, so the graceful drain runs on `docker stop`.
@@ -23,6 +24,8 @@ COPY --from=build /app/openapi ./openapi
 # Nothing is written at run time, so the image works with a read-only root filesystem.
 USER node
 EXPOSE 8080
-HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8080) + (process.env.ECHOSCOPE_SYSTEM_PREFIX || '') + '/healthz').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+# The probe reads the configuration as the server does (ECHOSCOPE_PORT over PORT, ECHOSCOPE_HOST, TLS on the
+# port, ECHOSCOPE_SYSTEM_PREFIX), so it follows whatever `docker run -e ...` sets.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 CMD ["node", "/app/dist/src/healthcheck.js"]
 ENTRYPOINT ["/usr/bin/tini", "--"]
 CMD ["node", "dist/src/cli.js"]

@@ -92,18 +92,24 @@ test('the Dockerfile builds and runs: production deps only, answers, healthcheck
   assert.ok(!existsSync(join(runDir, 'node_modules', 'borp')))
   assert.ok(!existsSync(join(runDir, 'src')), 'no TypeScript sources in the image')
 
-  // Start it as the container would (tini aside), on loopback and a free port instead of 0.0.0.0:8080.
+  // Start it as the container would (tini aside), on loopback and a free port instead of 0.0.0.0:8080. The port
+  // comes from ECHOSCOPE_PORT, which beats the image's PORT: PORT points at a port nothing listens on, so a
+  // healthcheck that read PORT would fail.
   const port = await freePort()
-  const runEnv = { PATH: process.env.PATH ?? '', ...env, HOST: '127.0.0.1', PORT: String(port) }
+  const runEnv = { PATH: process.env.PATH ?? '', ...env, HOST: '127.0.0.1', PORT: String(await freePort()), ECHOSCOPE_PORT: String(port) }
   const [bin, ...args] = cmd
   assert.equal(bin, 'node')
-  const child = spawn(process.execPath, args, { cwd: runDir, env: runEnv, stdio: ['ignore', 'pipe', 'pipe'] })
-  t.after(() => child.kill('SIGKILL'))
-  let out = ''
-  child.stdout.on('data', d => { out += d })
-  child.stderr.on('data', d => { out += d })
-  for (let i = 0; i < 100 && !out.includes('Server listening'); i++) await new Promise(resolve => setTimeout(resolve, 100))
-  assert.match(out, new RegExp(`Server listening at http://127\\.0\\.0\\.1:${port}`))
+  const start = async (startEnv: Record<string, string>, url: string) => {
+    const child = spawn(process.execPath, args, { cwd: runDir, env: startEnv, stdio: ['ignore', 'pipe', 'pipe'] })
+    t.after(() => child.kill('SIGKILL'))
+    let out = ''
+    child.stdout.on('data', d => { out += d })
+    child.stderr.on('data', d => { out += d })
+    for (let i = 0; i < 100 && !out.includes('Server listening'); i++) await new Promise(resolve => setTimeout(resolve, 100))
+    assert.ok(out.includes(`Server listening at ${url}`), out)
+    return child
+  }
+  const child = await start(runEnv, `http://127.0.0.1:${port}`)
 
   const echo = await (await fetch(`http://127.0.0.1:${port}/from/container?x=1`)).json() as { path: string, query: unknown }
   assert.equal(echo.path, '/from/container')
@@ -120,16 +126,45 @@ test('the Dockerfile builds and runs: production deps only, answers, healthcheck
 
   const [hcBin, ...hcArgs] = healthcheck
   assert.equal(hcBin, 'node', 'the healthcheck uses node, not curl')
-  const hc = spawn(process.execPath, hcArgs, { env: runEnv, stdio: 'ignore' })
-  const [hcCode] = await once(hc, 'exit')
-  assert.equal(hcCode, 0, 'HEALTHCHECK passes against the running server')
+  // The image's /app is runDir here. Docker runs the probe with the container's environment and no flags.
+  const probe = async (probeEnv: Record<string, string>) => {
+    const hc = spawn(process.execPath, hcArgs.map(a => a.replace(/^\/app\//, runDir + '/')), { cwd: runDir, env: probeEnv, stdio: ['ignore', 'ignore', 'pipe'] })
+    let err = ''
+    hc.stderr.on('data', d => { err += d })
+    const [code] = await once(hc, 'exit')
+    return { code, err }
+  }
+  assert.deepEqual(await probe(runEnv), { code: 0, err: '' }, 'HEALTHCHECK passes against the running server')
 
   child.kill('SIGTERM')
   const [code] = await once(child, 'exit')
   assert.equal(code, 0)
 
-  // And fails when nothing listens.
-  const hc2 = spawn(process.execPath, hcArgs, { env: runEnv, stdio: 'ignore' })
-  const [hc2Code] = await once(hc2, 'exit')
-  assert.equal(hc2Code, 1)
+  // And fails when nothing listens, saying what it tried.
+  const down = await probe(runEnv)
+  assert.equal(down.code, 1)
+  assert.match(down.err, new RegExp(`^echoscope healthcheck: http://127\\.0\\.0\\.1:${port}/healthz: .*ECONNREFUSED`))
+
+  // TLS on the main port with a self-signed certificate, system paths under a prefix, on the IPv6 loopback
+  // (ECHOSCOPE_HOST beats the HOST=127.0.0.1 above): the probe speaks HTTPS to the server's own certificate
+  // on [::1] and asks <prefix>/healthz (plain HTTP, another address, or /healthz without the prefix would not
+  // get a 200).
+  const tlsPort = await freePort()
+  const tlsEnv = { ...runEnv, ECHOSCOPE_HOST: '::1', ECHOSCOPE_PORT: String(tlsPort), ECHOSCOPE_TLS_SELF_SIGNED: 'true', ECHOSCOPE_SYSTEM_PREFIX: '/_' }
+  const tlsChild = await start(tlsEnv, `https://[::1]:${tlsPort}`)
+  assert.deepEqual(await probe(tlsEnv), { code: 0, err: '' }, 'HEALTHCHECK passes against the TLS server')
+  // Probed without its prefix, the same server's /healthz is an echo path (200, but an echo): the probe
+  // tells the two apart, so the prefix is what made it pass.
+  const noPrefix = await probe({ ...tlsEnv, ECHOSCOPE_SYSTEM_PREFIX: '' })
+  assert.equal(noPrefix.code, 1)
+  assert.match(noPrefix.err, /healthz answered 200 but not \{"status":"ok"\}/)
+  // Plain HTTP to the TLS port does not pass either.
+  const plain = await probe({ ...tlsEnv, ECHOSCOPE_TLS_SELF_SIGNED: 'false' })
+  assert.equal(plain.code, 1)
+  assert.match(plain.err, new RegExp(`^echoscope healthcheck: http://\\[::1\\]:${tlsPort}/_/healthz: `))
+  tlsChild.kill('SIGTERM')
+  assert.deepEqual(await once(tlsChild, 'exit'), [0, null])
+  const tlsDown = await probe(tlsEnv)
+  assert.equal(tlsDown.code, 1)
+  assert.match(tlsDown.err, new RegExp(`^echoscope healthcheck: https://\\[::1\\]:${tlsPort}/_/healthz: .*ECONNREFUSED`))
 })
