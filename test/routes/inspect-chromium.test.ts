@@ -354,6 +354,36 @@ test('the WebSocket console folds away behind its toggle, keeps working while fo
   assertStayedHome(v, `127.0.0.1:${port}`)
 })
 
+test('the HTML echo (Accept: text/html) renders under its own CSP, with the # column of the headers table only as wide as its numbers', async (t) => {
+  const context = await browserContext(t)
+  const { url } = await startEcho(t)
+  const page = await context.newPage()
+  const problems: string[] = []
+  page.on('console', m => { if (m.type() === 'error' || m.type() === 'warning') problems.push(m.text()) })
+  page.on('pageerror', e => problems.push(e.message))
+  await page.setViewportSize({ width: 1280, height: 800 })
+  // A long value and many headers: the table spans the page, and there are two-digit numbers.
+  const extra: Record<string, string> = { 'x-long': 'v'.repeat(400) }
+  for (let i = 0; i < 12; i++) extra[`x-extra-${i}`] = String(i)
+  await page.setExtraHTTPHeaders(extra)
+  const res = await page.goto(`${url}/html-view`)
+  assert.equal(res?.status(), 200)
+  assert.match(res?.headers()['content-type'] ?? '', /^text\/html/)
+  const table = page.locator('section').first().locator('table')
+  const widths = await table.locator('tr').evaluateAll(trs => trs.map(tr => [...tr.children].map(c => c.getBoundingClientRect().width)))
+  assert.ok(widths.length > 20, `${widths.length} rows`)
+  const tableWidth = (await table.boundingBox())?.width ?? 0
+  assert.ok(tableWidth > 900, `the table spans the page (${tableWidth}px)`)
+  for (const [n, name, value] of widths) {
+    assert.ok(n < 60, `# column ${n}px wide`)
+    assert.ok(value > name && value > tableWidth / 2, `the value column gets the room (${n} / ${name} / ${value})`)
+  }
+  assert.equal(await table.locator('tr').nth(20).locator('td.n').innerText(), '20')
+  // The page's style applied (so its CSP hash matched): the # column is right-aligned, and nothing was blocked.
+  assert.equal(await table.locator('td.n').first().evaluate(td => (globalThis as any).getComputedStyle(td).textAlign), 'right')
+  assert.deepEqual(problems, [])
+})
+
 /** A gateway in miniature: /echo/* goes to echoscope as /*, WebSocket upgrades too, with X-Forwarded-Prefix: /echo. */
 async function prefixStrippingProxy (t: TestContext, upstreamPort: number): Promise<string> {
   const sockets = new Set<Socket>()
