@@ -644,5 +644,19 @@ wsText.addEventListener('keydown', ev => { if (ev.key === 'Enter') sendText() })
 wsHex.addEventListener('keydown', ev => { if (ev.key === 'Enter') sendHex() })
 wsPath.addEventListener('keydown', ev => { if (ev.key === 'Enter' && socket === null) connect() })
 
+// The console folds away (a <details>, so it works without this script too); whether it is open is kept
+// across reloads. Storage may be unavailable (disabled, or a sandboxed frame): the page works without it.
+const wsConsole = $('ws-console')
+const WS_OPEN_KEY = 'echoscope.inspect.wsConsoleOpen'
+try {
+  wsConsole.open = localStorage.getItem(WS_OPEN_KEY) === '1'
+} catch {}
+wsConsole.addEventListener('toggle', () => {
+  try {
+    localStorage.setItem(WS_OPEN_KEY, wsConsole.open ? '1' : '0')
+  } catch {}
+  if (wsConsole.open) wsLog.scrollTop = wsLog.scrollHeight
+})
+
 updateCount()
 follow()

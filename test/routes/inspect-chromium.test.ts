@@ -64,6 +64,13 @@ function assertStayedHome (v: Visit, host: string) {
   assert.deepEqual(v.problems, [])
 }
 
+/** Unfolds the WebSocket console (it starts folded) by its toggle, as a user would. */
+async function openConsole (page: Page) {
+  assert.equal(await page.locator('#ws-connect').isVisible(), false, 'the console starts folded')
+  await page.click('#ws-console > summary')
+  await page.locator('#ws-connect').waitFor()
+}
+
 const rowPaths = (page: Page) => page.locator('#rows tr:not([hidden]) td.path').allInnerTexts()
 
 async function openRow (page: Page, path: string) {
@@ -261,6 +268,7 @@ test('the WebSocket console connects, echoes text and binary, and shows close co
   const { page } = v
   const last = (kind: string) => page.locator(`#ws-log li.${kind}`).last().locator('.text')
 
+  await openConsole(page)
   assert.equal(await page.inputValue('#ws-path'), '/ws')
   await page.click('#ws-connect')
   await page.locator('#ws-state[data-state="open"]').waitFor()
@@ -297,6 +305,83 @@ test('the WebSocket console connects, echoes text and binary, and shows close co
   await page.locator('#ws-state[data-state="closed"]').waitFor()
   assert.equal(await last('close').innerText(), 'code 1000 reason "closed from the inspector"')
   assertStayedHome(v, `127.0.0.1:${port}`)
+})
+
+test('the WebSocket console folds away behind its toggle, keeps working while folded, and stays as it was left across a reload', async (t) => {
+  const context = await browserContext(t)
+  const { url, port } = await startEcho(t)
+  const v = await visit(context, `${url}/inspect`)
+  const { page } = v
+  const toggle = page.locator('#ws-console > summary')
+  const shown = () => page.locator('#ws-console .ws-body').isVisible()
+  assert.equal(await toggle.innerText(), 'WebSocket console closed', 'the toggle names the console and its state')
+  assert.equal(await shown(), false, 'folded at first: the request list gets the room')
+  const folded = await page.locator('#ws').boundingBox()
+
+  await toggle.click()
+  assert.equal(await shown(), true)
+  assert.equal(await page.locator('#ws-console').evaluate(d => (d as any).open), true)
+  const unfolded = await page.locator('#ws').boundingBox()
+  assert.ok(folded !== null && unfolded !== null && unfolded.height > folded.height + 100, `the console takes room only when open (${folded?.height} → ${unfolded?.height})`)
+  await page.click('#ws-connect')
+  await page.locator('#ws-state[data-state="open"]').waitFor()
+  await page.fill('#ws-text', 'before folding')
+  await page.press('#ws-text', 'Enter')
+  await page.locator('#ws-log li.echo-text .text', { hasText: 'before folding' }).waitFor()
+
+  // Folded, the connection stays open and its state shows on the toggle.
+  await toggle.click()
+  assert.equal(await shown(), false)
+  assert.equal(await toggle.innerText(), 'WebSocket console open')
+  await page.waitForTimeout(200)
+  assert.equal(await page.locator('#ws-state').getAttribute('data-state'), 'open')
+  await toggle.click()
+  assert.equal(await shown(), true)
+  await page.fill('#ws-text', 'after unfolding')
+  await page.click('#ws-send-text')
+  await page.locator('#ws-log li.echo-text .text', { hasText: 'after unfolding' }).waitFor()
+  assert.deepEqual(await page.locator('#ws-log li.echo-text .text').allInnerTexts(), ['before folding', 'after unfolding'])
+
+  // Left open, it is open after a reload; left folded, folded.
+  await page.reload()
+  await page.locator('#feed[data-state="live"]').waitFor()
+  assert.equal(await shown(), true, 'left open, open again after a reload')
+  await toggle.click()
+  assert.equal(await shown(), false)
+  await page.reload()
+  await page.locator('#feed[data-state="live"]').waitFor()
+  assert.equal(await shown(), false, 'left folded, folded again after a reload')
+  assertStayedHome(v, `127.0.0.1:${port}`)
+})
+
+test('the HTML echo (Accept: text/html) renders under its own CSP, with the # column of the headers table only as wide as its numbers', async (t) => {
+  const context = await browserContext(t)
+  const { url } = await startEcho(t)
+  const page = await context.newPage()
+  const problems: string[] = []
+  page.on('console', m => { if (m.type() === 'error' || m.type() === 'warning') problems.push(m.text()) })
+  page.on('pageerror', e => problems.push(e.message))
+  await page.setViewportSize({ width: 1280, height: 800 })
+  // A long value and many headers: the table spans the page, and there are two-digit numbers.
+  const extra: Record<string, string> = { 'x-long': 'v'.repeat(400) }
+  for (let i = 0; i < 12; i++) extra[`x-extra-${i}`] = String(i)
+  await page.setExtraHTTPHeaders(extra)
+  const res = await page.goto(`${url}/html-view`)
+  assert.equal(res?.status(), 200)
+  assert.match(res?.headers()['content-type'] ?? '', /^text\/html/)
+  const table = page.locator('section').first().locator('table')
+  const widths = await table.locator('tr').evaluateAll(trs => trs.map(tr => [...tr.children].map(c => c.getBoundingClientRect().width)))
+  assert.ok(widths.length > 20, `${widths.length} rows`)
+  const tableWidth = (await table.boundingBox())?.width ?? 0
+  assert.ok(tableWidth > 900, `the table spans the page (${tableWidth}px)`)
+  for (const [n, name, value] of widths) {
+    assert.ok(n < 60, `# column ${n}px wide`)
+    assert.ok(value > name && value > tableWidth / 2, `the value column gets the room (${n} / ${name} / ${value})`)
+  }
+  assert.equal(await table.locator('tr').nth(20).locator('td.n').innerText(), '20')
+  // The page's style applied (so its CSP hash matched): the # column is right-aligned, and nothing was blocked.
+  assert.equal(await table.locator('td.n').first().evaluate(td => (globalThis as any).getComputedStyle(td).textAlign), 'right')
+  assert.deepEqual(problems, [])
 })
 
 /** A gateway in miniature: /echo/* goes to echoscope as /*, WebSocket upgrades too, with X-Forwarded-Prefix: /echo. */
@@ -360,6 +445,7 @@ test('behind a gateway that strips /echo, with --system-prefix: the page, its fe
   await openRow(page, '/through/the/gateway')
   assert.ok((await shownHeaders(page)).some(([n, value]) => n === 'x-forwarded-prefix' && value === '/echo'))
 
+  await openConsole(page)
   await page.click('#ws-connect')
   await page.locator('#ws-state[data-state="open"]').waitFor()
   assert.equal(await page.locator('#ws-log li.info .text').last().innerText(), `connecting to ${gateway.replace('http:', 'ws:')}/echo/ws`)

@@ -35,7 +35,8 @@ p{margin:6px 0}
 table{border-collapse:collapse;width:100%;font:13px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
 th,td{text-align:left;vertical-align:top;padding:4px 8px;border-bottom:1px solid var(--line);overflow-wrap:anywhere}
 th{color:var(--muted);font-weight:600;white-space:nowrap;width:1%}
-td.n{color:var(--muted);width:1%}
+.n{color:var(--muted);width:1%;white-space:nowrap;text-align:right}
+th.v{width:auto}
 pre{margin:0;padding:10px 12px;background:var(--code);border-radius:6px;font:13px/1.45 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;white-space:pre-wrap;overflow-wrap:anywhere;max-height:60vh;overflow:auto}
 ul{margin:6px 0;padding-left:20px}
 .warn{background:var(--warn-bg);color:var(--warn-fg);padding:6px 10px;border-radius:6px;margin:6px 0;list-style:none}
@@ -79,7 +80,9 @@ const NONE = '<p class="muted">none</p>'
 function headersTable (echo: Echo): string {
   const raw = echo.rawHeaders
   if (raw.length === 0) return NONE
-  let out = '<table><tr><th>#</th><th>name</th><th>value</th></tr>'
+  // Every header cell but the value's is 1% wide (as narrow as its content): with the value's 1% too, the
+  // browser shared the spare width among all three columns and # took a quarter of the page.
+  let out = '<table><tr><th class="n">#</th><th>name</th><th class="v">value</th></tr>'
   for (let i = 0; i < raw.length; i++) {
     out += '<tr><td class="n">' + (i + 1) + '</td><th>' + escapeHtml(raw[i][0]) + '</th><td>' +
       escapeHtml(raw[i][1]) + '</td></tr>'

@@ -99,3 +99,17 @@ test('is a complete page with no script and no external resource, styled only by
   assert.match(HTML_CSP, /frame-ancestors 'none'/)
   assert.doesNotMatch(HTML_CSP, /script-src/)
 })
+
+test('the # column of the headers table is as narrow as its numbers: its cells carry the class the stylesheet keeps at 1%, unwrapped', () => {
+  const html = formatHtml(makeFixture('json').echo)
+  const style = html.slice(html.indexOf('<style>') + 7, html.indexOf('</style>'))
+  const rule = /(?:^|\n)\.n\{([^}]*)\}/.exec(style)
+  assert.ok(rule !== null, 'a rule for the .n column')
+  assert.match(rule[1], /(?:^|;)width:1%(?:;|$)/)
+  assert.match(rule[1], /(?:^|;)white-space:nowrap(?:;|$)/)
+  // th has width:1% for the name column; the value column's header must not, or the spare width is shared out.
+  assert.match(style, /(?:^|\n)th\.v\{width:auto\}/)
+  assert.ok(html.includes('<table><tr><th class="n">#</th><th>name</th><th class="v">value</th></tr>'))
+  const rows = html.match(/<tr><td class="n">\d+<\/td><th>/g) ?? []
+  assert.equal(rows.length, 10, 'every header row numbers itself in the narrow column')
+})
