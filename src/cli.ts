@@ -22,6 +22,12 @@ async function main (argv: string[]): Promise<void> {
     })
     return
   }
+  if (argv[0] === 'healthcheck') {
+    // The same probe as the container's HEALTHCHECK, reading the options exactly as the server does.
+    const { healthcheck } = await import('./healthcheck.ts')
+    process.exitCode = await healthcheck(argv.slice(1), process.env)
+    return
+  }
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(helpText() + '\n')
     return

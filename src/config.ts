@@ -504,6 +504,7 @@ export function helpText (): string {
     }
   }
   lines.push('', 'Other:', ...helpEntry('-h, --help', 'show this help'), ...helpEntry('--version', 'print the version'))
-  lines.push('', 'Commands:', ...helpEntry('echoscope diff URL [options]', 'what did the gateway change? (echoscope diff --help)'))
+  lines.push('', 'Commands:', ...helpEntry('echoscope diff URL [options]', 'what did the gateway change? (echoscope diff --help)'),
+    ...helpEntry('echoscope healthcheck [options]', 'exit 0 when the server these options describe answers /healthz (the container\'s HEALTHCHECK)'))
   return lines.join('\n')
 }

@@ -85,3 +85,17 @@ test('a gzip bomb\'s 413 names the flag that sets the limit', async (t) => {
   assert.equal(err.error, 'Payload Too Large')
   assert.match(err.message, /decoded size limit of 65536 bytes \(--max-decoded-size; maxDecodedSize when embedded\)/)
 })
+
+test('echoscope healthcheck: exit 0 against a serving echoscope on the configured port, 1 when nothing answers', async (t) => {
+  const { app, port } = await startEcho(t, { systemPrefix: '/_' })
+  const ok = await runCli(['healthcheck', '--port', String(port), '--system-prefix', '/_'])
+  assert.equal(ok.code, 0, ok.stderr)
+  // Without the prefix /healthz is an echo path: a 200, but not the health route's answer.
+  const wrongPrefix = await runCli(['healthcheck', '--port', String(port)])
+  assert.equal(wrongPrefix.code, 1)
+  assert.match(wrongPrefix.stderr, /^echoscope healthcheck: .*not \{"status":"ok"\}/)
+  await app.close()
+  const down = await runCli(['healthcheck', '--port', String(port), '--system-prefix', '/_'])
+  assert.equal(down.code, 1)
+  assert.match(down.stderr, /ECONNREFUSED/)
+})
