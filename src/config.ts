@@ -488,6 +488,7 @@ export function helpText (): string {
     '',
     'Usage: echoscope [options]',
     '       echoscope diff URL [options]',
+    '       echoscope healthcheck [options]',
     '',
     ...wrap('Every option is also an environment variable: ECHOSCOPE_ and the flag\'s name in capitals with ' +
       'underscores (--body-limit 2mb is ECHOSCOPE_BODY_LIMIT=2mb; lists comma-separated); PORT and HOST ' +
