@@ -3,6 +3,7 @@
 import { PassThrough } from 'node:stream'
 import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify'
 import type { HistoryFilter, HistoryStore } from '../stores/history.ts'
+import { REQUEST_ROUTE, REQUESTS_ROUTE, REQUESTS_STREAM_ROUTE } from '../schemas/system.ts'
 
 export interface RequestsRouteOptions {
   history: HistoryStore
@@ -51,11 +52,11 @@ export async function requestsRoutes (app: FastifyInstance, opts: RequestsRouteO
   // Live feeds end when the server closes, so a drain never waits for them.
   app.addHook('preClose', async () => { for (const end of [...open]) end() })
 
-  app.get('/requests', { onRequest: auth }, async (request) => {
+  app.get('/requests', { onRequest: auth, schema: REQUESTS_ROUTE }, async (request) => {
     return { requests: await history.list(filterOf(request)) }
   })
 
-  app.get('/requests/stream', { onRequest: auth }, async (request, reply) => {
+  app.get('/requests/stream', { onRequest: auth, schema: REQUESTS_STREAM_ROUTE }, async (request, reply) => {
     if (open.size >= opts.maxStreams) {
       reply.code(503).header('retry-after', '5')
       return { statusCode: 503, error: 'Service Unavailable', message: `too many history streams (limit ${opts.maxStreams}, --max-streams)` }
@@ -86,7 +87,7 @@ export async function requestsRoutes (app: FastifyInstance, opts: RequestsRouteO
     return reply.send(stream)
   })
 
-  app.get('/requests/:id', { onRequest: auth }, async (request, reply) => {
+  app.get('/requests/:id', { onRequest: auth, schema: REQUEST_ROUTE }, async (request, reply) => {
     const { id } = request.params as { id: string }
     const entry = await history.get(id)
     if (entry === undefined) {

@@ -77,3 +77,33 @@ export const METRICS_OPERATION = {
     }
   }
 }
+
+// The history routes answer with echo objects whose fields vary per request, so they carry no response
+// schema (a serializer would drop what it does not know); these are documentation only.
+const ADMIN = 'Needs `Authorization: Bearer <token>` when --admin-token is set.'
+
+export const REQUESTS_ROUTE: FastifySchema = {
+  tags: SYSTEM,
+  operationId: 'getRequests',
+  summary: 'Recent requests',
+  description: 'The last --history-size echoed requests, newest first, each as its echo plus `statusCode`. Filters: ' +
+    '`path` (prefix), `method`, `since` (ISO-8601 time or epoch ms), `limit` (default 50); a bad filter gets 400 naming it. ' +
+    'Secret headers and cookie values are redacted as in the logs. ' + ADMIN
+}
+
+export const REQUESTS_STREAM_ROUTE: FastifySchema = {
+  tags: SYSTEM,
+  operationId: 'getRequestsStream',
+  summary: 'Live feed of requests (Server-Sent Events)',
+  description: 'An `event: request` with the entry as JSON for every echoed request as it arrives (from every replica when ' +
+    '--redis-url is shared), a `: keep-alive` comment every 15 s; a subscriber that stops reading is dropped; more than ' +
+    '--max-streams feeds get 503. ' + ADMIN
+}
+
+export const REQUEST_ROUTE: FastifySchema = {
+  tags: SYSTEM,
+  operationId: 'getRequest',
+  summary: 'One recent request by its requestId',
+  description: 'The history entry whose `requestId` (also the `x-request-id` response header of the echo) is given; 404 once it ' +
+    'has left the history. ' + ADMIN
+}

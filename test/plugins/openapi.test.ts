@@ -61,6 +61,18 @@ test('the document is valid OpenAPI 3.1 (swagger-parser), with unique operation 
   for (const local of ['127.0.0.1', hostname(), new URL(url).host]) assert.ok(!text.includes(local), `${local} does not appear`)
 })
 
+test('every system path is tagged system with a summary and a description, the request history included', async (t) => {
+  const { url } = await startEcho(t)
+  const doc = await servedDocument(url)
+  for (const path of ['/healthz', '/readyz', '/metrics', '/requests', '/requests/stream', '/requests/{id}', '/inspect']) {
+    const op = doc.paths[path]?.get
+    assert.ok(op !== undefined, `${path} is in the document`)
+    assert.deepEqual(op.tags, ['system'], `${path} is tagged system`)
+    assert.ok(typeof op.summary === 'string' && op.summary !== '', `${path} has a summary`)
+    assert.ok(typeof op.description === 'string' && op.description.length > 20, `${path} has a description`)
+  }
+})
+
 test('the echo is documented for every OpenAPI method on / and /{path}, with every control as header and query parameters', async (t) => {
   const { url } = await startEcho(t)
   const doc = await servedDocument(url)
