@@ -1,10 +1,10 @@
 // TLS, mTLS and HTTP/2 over real sockets, and client certificates forwarded by gateways.
-import { test } from 'node:test'
+import { test, type TestContext } from 'node:test'
 import { once } from 'node:events'
 import assert from 'node:assert/strict'
 import { request as httpsRequest } from 'node:https'
 import { connect as http2Connect, type ClientHttp2Session } from 'node:http2'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generate } from 'selfsigned'
@@ -42,12 +42,14 @@ function get (port: number, path: string, opts: Record<string, unknown> = {}): P
   })
 }
 
-async function pki () {
+/** A CA, a client, a stranger and a server certificate; the files are removed when the test ends. */
+async function pki (t: TestContext) {
   const ca = await generate([{ name: 'commonName', value: 'Test CA' }], { keyType: 'ec', algorithm: 'sha256', extensions: [{ name: 'basicConstraints', cA: true }, { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true }] })
   const client = await generate([{ name: 'commonName', value: 'client-one' }, { name: 'organizationName', value: 'Echo Corp' }], { keyType: 'ec', algorithm: 'sha256', ca: { key: ca.private, cert: ca.cert }, extensions: [{ name: 'extKeyUsage', clientAuth: true }, { name: 'subjectAltName', altNames: [{ type: 2, value: 'client.example' }] }] })
   const stranger = await generate([{ name: 'commonName', value: 'stranger' }], { keyType: 'ec', algorithm: 'sha256' })
   const server = await generate([{ name: 'commonName', value: 'localhost' }], { keyType: 'ec', algorithm: 'sha256', extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }] }] })
   const dir = mkdtempSync(join(tmpdir(), 'echoscope-tls-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
   const files = { caCert: join(dir, 'ca.pem'), serverCert: join(dir, 'server.pem'), serverKey: join(dir, 'server.key') }
   writeFileSync(files.caCert, ca.cert)
   writeFileSync(files.serverCert, server.cert)
@@ -67,7 +69,7 @@ test('--tls-self-signed serves HTTPS on --port; the echo reports the TLS session
 })
 
 test('--tls-cert/--tls-key from files; --tls-ca reports client certificates (mTLS), verified or not', async (t) => {
-  const p = await pki()
+  const p = await pki(t)
   const { port } = await startEcho(t, { tlsCert: p.files.serverCert, tlsKey: p.files.serverKey, tlsCa: p.files.caCert })
   const withCert = await get(port, '/', { cert: p.client.cert, key: p.client.private, ca: p.server.cert })
   const cc = withCert.json.tls.clientCertificate
@@ -189,7 +191,7 @@ test('--http2: a method token Fastify cannot route gets 501 JSON, no log flood, 
 })
 
 test('client certificates forwarded by gateways are decoded (Envoy XFCC, nginx, Traefik)', async (t) => {
-  const p = await pki()
+  const p = await pki(t)
   const { url } = await startEcho(t)
   const pemEscaped = encodeURIComponent(p.client.cert)
   const der = p.client.cert.replace(/-----[^-]+-----|\s/g, '')
