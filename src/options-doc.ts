@@ -13,10 +13,10 @@ Every option can be given three ways, and the first one found wins:
 
 Sizes are bytes or a number with \`kb\`, \`mb\` or \`gb\` (powers of 1024); durations are milliseconds
 or a number with \`ms\`, \`s\`, \`m\` or \`h\`. Lists are comma-separated (a list flag may also be repeated).
-A switch is on with \`--name\`, \`--name=true\` or \`--name true\` and off with \`--no-name\`,
-\`--name=false\` or \`--name false\` (also yes/no, on/off, 1/0); a switch that is on by default is
-listed by its \`--no-\` form. A bad value stops echoscope at start
-with one line naming the option, and exit status 2.
+A switch is on with \`--log-headers\`, \`--log-headers=true\` or \`--log-headers true\` and off with
+\`--no-log-headers\`, \`--log-headers=false\` or \`--log-headers false\` (also yes/no, on/off, 1/0); a
+switch that is on by default is listed by its off form, like \`--no-metrics\`.
+A bad value stops echoscope at start with one line naming the option, and exit status 2.
 
 This file is generated from the option schema in \`src/config.ts\`: edit the schema, then run
 \`npm run docs:options\`.

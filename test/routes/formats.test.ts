@@ -106,3 +106,13 @@ test('an unknown ?format value is just echoed as JSON', async (t) => {
   const echo = await getJson(fetch(url + '/?format=xml'))
   assert.equal(echo.query.format, 'xml')
 })
+
+test('the JSON echo and a JSON error end at their closing brace, no trailing newline, Content-Length exact', async (t) => {
+  const { port } = await startEcho(t)
+  for (const target of ['/no/newline?x=1', '/bad?echo_status=99']) {
+    const res = await rawRequest(port, `GET ${target} HTTP/1.1\r\nHost: h.test\r\nConnection: close\r\n\r\n`)
+    assert.equal(res.body.at(-1), 0x7d, `${target} ends with }`)
+    assert.equal(Number(res.headers.get('content-length')?.[0]), res.body.length)
+    JSON.parse(res.body.toString())
+  }
+})
