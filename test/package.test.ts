@@ -42,7 +42,7 @@ test('npm pack: the tarball installs into an empty directory and runs (bin, --he
 
   const help = await run(bin, ['--help'], { cwd: app })
   assert.match(help.stdout, /^echoscope — HTTP echo and inspection server/)
-  assert.match(help.stdout, /--port <value>/)
+  assert.match(help.stdout, /--port <port>/)
   assert.equal((await run(bin, ['--version'], { cwd: app })).stdout, `${PKG.version}\n`)
 
   // The installed bin serves: a real process on a free loopback port, a real request echoed back.
