@@ -1,14 +1,14 @@
 // The whole echoscope application as one Fastify plugin. Plugins are registered in a fixed, visible order.
 import type { FastifyInstance } from 'fastify'
-import type { Options } from './config.ts'
+import type { Options } from './config/options.ts'
 import errorHandler from './plugins/error-handler.ts'
 import transports from './plugins/transports.ts'
 import httpsListener from './plugins/https-listener.ts'
-import websocketPlugin from './plugins/websocket.ts'
+import websocketPlugin, { type WebsocketPluginOptions } from './plugins/websocket.ts'
 import metrics from './plugins/metrics.ts'
 import openapi from './plugins/openapi.ts'
 import rateLimit from './plugins/rate-limit.ts'
-import type { TransportStats } from './stats.ts'
+import type { TransportStats } from './transports/stats.ts'
 import type { Tracer } from '@opentelemetry/api'
 import history from './plugins/history.ts'
 import { adminAuth } from './plugins/admin-auth.ts'
@@ -25,20 +25,23 @@ export interface AppOptions extends Options {
   tracer: Tracer | null
 }
 
-export function echoRouteOptions (opts: Options, stats: TransportStats, history: HistoryStore | null = null, tracer: Tracer | null = null): EchoRouteOptions {
+export function websocketOptions (opts: Options, stats: TransportStats, tracer: Tracer | null = null): WebsocketPluginOptions {
+  return {
+    maxMessageSize: opts.wsMaxMessageSize,
+    maxConnections: opts.wsMaxConnections,
+    maxBufferedBytes: opts.wsMaxBufferedBytes,
+    maxMessageRate: opts.wsMaxMessageRate,
+    idleTimeout: opts.wsIdleTimeout,
+    pingInterval: opts.wsPingInterval,
+    allowedOrigins: opts.wsAllowedOrigins,
+    stats,
+    tracer
+  }
+}
+
+export function echoRouteOptions (opts: Options, history: HistoryStore | null = null): EchoRouteOptions {
   const identity = serverIdentity(opts.instance)
   return {
-    ws: {
-      maxMessageSize: opts.wsMaxMessageSize,
-      maxConnections: opts.wsMaxConnections,
-      maxBufferedBytes: opts.wsMaxBufferedBytes,
-      maxMessageRate: opts.wsMaxMessageRate,
-      idleTimeout: opts.wsIdleTimeout,
-      pingInterval: opts.wsPingInterval,
-      allowedOrigins: opts.wsAllowedOrigins,
-      stats,
-      tracer
-    },
     bodyLimit: opts.bodyLimit,
     maxDecodedSize: opts.maxDecodedSize,
     maxDecodeRatio: opts.maxDecodeRatio,
@@ -64,9 +67,9 @@ export async function app (fastify: FastifyInstance, opts: AppOptions) {
 
   // Recent requests (memory, or shared through Redis) for /requests and /inspect.
   await fastify.register(history)
-  const echoOpts = echoRouteOptions(opts, fastify.echoscope.stats.ws, fastify.echoscopeHistory, opts.tracer)
+  const echoOpts = echoRouteOptions(opts, fastify.echoscopeHistory)
   // WebSocket support at the root, so an upgrade on a system path is refused rather than left open.
-  await fastify.register(websocketPlugin, echoOpts.ws)
+  await fastify.register(websocketPlugin, websocketOptions(opts, fastify.echoscope.stats.ws, opts.tracer))
 
   // Metrics and the OpenAPI document watch every route registered after them.
   await fastify.register(metrics)

@@ -2,8 +2,8 @@
 // The `echoscope` command: options from flags and environment, then run. Every failure a user can cause
 // ends as one line on stderr and a non-zero exit, never a stack trace.
 // First: it must run before the first full garbage collection (see the module).
-import './pin-next-tick.ts'
-import { ConfigError, helpText, loadOptions } from './config.ts'
+import './perf/pin-next-tick.ts'
+import { ConfigError, helpText, loadOptions } from './config/options.ts'
 import { VERSION } from './echo/identity.ts'
 
 function fail (message: string, code: number): never {

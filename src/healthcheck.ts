@@ -5,7 +5,7 @@ import { get as httpGet, type IncomingMessage } from 'node:http'
 import { get as httpsGet } from 'node:https'
 import { isIPv6 } from 'node:net'
 import { pathToFileURL } from 'node:url'
-import { loadOptions } from './config.ts'
+import { loadOptions } from './config/options.ts'
 
 /** Docker's default --timeout is 30 s; the Dockerfile's is 3 s, and an answer takes milliseconds. */
 const TIMEOUT_MS = 3000

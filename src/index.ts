@@ -1,14 +1,15 @@
 // Public API: the echo as an embeddable Fastify plugin, and the whole server.
 // First: keeps process.nextTick on V8's fast path in the host process too (see the module).
-import './pin-next-tick.ts'
+import './perf/pin-next-tick.ts'
 import type { FastifyInstance } from 'fastify'
-import { resolveOptions, type Options } from './config.ts'
-import { echoRouteOptions } from './app.ts'
+import { resolveOptions, type Options } from './config/options.ts'
+import { echoRouteOptions, websocketOptions } from './app.ts'
+import websocketPlugin from './plugins/websocket.ts'
 import { echoRoutes } from './routes/echo.ts'
-import { createStats } from './stats.ts'
+import { createStats } from './transports/stats.ts'
 
 export { buildServer, startServer } from './server.ts'
-export { loadOptions, resolveOptions, ConfigError, type Options } from './config.ts'
+export { loadOptions, resolveOptions, ConfigError, type Options } from './config/options.ts'
 export type { Echo } from './echo/types.ts'
 
 /**
@@ -18,5 +19,7 @@ export type { Echo } from './echo/types.ts'
 export default async function echoscope (app: FastifyInstance, input: Partial<Options> & { prefix?: string } = {}) {
   const { prefix: _prefix, ...rest } = input
   const opts = resolveOptions(rest, new Set(['logLevel']))
-  await echoRoutes(app, echoRouteOptions(opts, createStats().ws))
+  // A host app that brought its own @fastify/websocket keeps it (the plugin uses it then).
+  if (!app.hasDecorator('echoscopeWs')) await app.register(websocketPlugin, websocketOptions(opts, createStats().ws))
+  await echoRoutes(app, echoRouteOptions(opts))
 }

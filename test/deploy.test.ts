@@ -4,7 +4,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { parseAllDocuments, parse } from 'yaml'
-import { loadOptions } from '../src/config.ts'
+import { loadOptions } from '../src/config/options.ts'
 import { spawnServer } from './helper.ts'
 
 const file = (p: string) => readFileSync(new URL(`../../deploy/${p}`, import.meta.url), 'utf8')

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { OPTION_NAMES, OptionsSchema, kebab } from '../src/config.ts'
+import { OPTION_NAMES, OptionsSchema, kebab } from '../src/config/options.ts'
 import { DIFF_HELP } from '../src/diff/command.ts'
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)))
@@ -187,7 +187,7 @@ test('the README, CONTRIBUTING.md, docs/ and src/ speak of the product, not of i
     for (const hit of diaryHits(read(file), [...DIARY, ...DIARY_IN_DOCS])) problems.push(`${file}:${hit}`)
   }
   const src = sourceFiles('src')
-  assert.ok(src.includes('src/config.ts'), 'src/ is scanned')
+  assert.ok(src.includes('src/config/options.ts'), 'src/ is scanned')
   for (const file of src) {
     for (const hit of diaryHits(read(file), DIARY)) problems.push(`${file}:${hit}`)
   }

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url'
 import type { TestContext } from 'node:test'
 import type { FastifyInstance } from 'fastify'
 import { buildServer } from '../src/server.ts'
-import type { Options } from '../src/config.ts'
+import type { Options } from '../src/config/options.ts'
 
 export const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url))
 

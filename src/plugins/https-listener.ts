@@ -8,9 +8,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { TLSSocket } from 'node:tls'
 import type { FastifyInstance } from 'fastify'
-import { tlsServerOptions } from '../tls.ts'
-import { coalesceServer, coalescingResponse } from '../write-coalescing.ts'
-import { clientErrorHandler } from '../client-error.ts'
+import { tlsServerOptions } from '../config/tls.ts'
+import { coalesceServer, coalescingResponse } from '../perf/write-coalescing.ts'
+import { clientErrorHandler } from '../http/client-error.ts'
 
 /**
  * What a shutdown has to wait for on an HTTP/2 listener, which has no closeIdleConnections: its sessions

@@ -15,7 +15,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import fastifyMetricsModule from 'fastify-metrics'
 import { adminAuth } from './admin-auth.ts'
 import { formatAddress } from '../transports/tcp.ts'
-import type { Stats, Transport, TransportStats } from '../stats.ts'
+import type { Stats, Transport, TransportStats } from '../transports/stats.ts'
 
 /** Something to count. prom-client's Counter is one; so is the no-op used when metrics are off. */
 export interface CounterLike {

@@ -4,7 +4,7 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { formatAddress, startTcpEcho, type EchoListener } from '../transports/tcp.ts'
 import { startUdpEcho } from '../transports/udp.ts'
-import { tlsServerOptions } from '../tls.ts'
+import { tlsServerOptions } from '../config/tls.ts'
 
 const REASONS: Record<string, string> = {
   EADDRINUSE: 'address already in use',

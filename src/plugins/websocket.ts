@@ -4,8 +4,8 @@
 import fp from 'fastify-plugin'
 import websocket from '@fastify/websocket'
 import type { FastifyInstance } from 'fastify'
-import { createWsEcho, type WsEchoOptions } from '../routes/ws-echo.ts'
-import type { TransportStats } from '../stats.ts'
+import { createWsEcho, type WsEchoOptions } from '../transports/ws.ts'
+import type { TransportStats } from '../transports/stats.ts'
 
 export interface WebsocketPluginOptions extends WsEchoOptions {
   maxMessageSize: number

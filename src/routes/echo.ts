@@ -17,15 +17,12 @@ import { formatHar } from '../echo/formats/har.ts'
 import { formatGatewayApi } from '../echo/formats/gateway-api.ts'
 import type { GatewayContext } from '../echo/identity.ts'
 import type { HistoryStore } from '../stores/history.ts'
-import { bodyEnded, bodyStarted, rejectedByParser } from '../client-error.ts'
-import websocketPlugin, { type WebsocketPluginOptions } from '../plugins/websocket.ts'
+import { bodyEnded, bodyStarted, rejectedByParser } from '../http/client-error.ts'
 import type { WebSocket } from 'ws'
 import type { Echo, ParsedBody, RequestSnapshot, ServerIdentity, TlsInfo } from '../echo/types.ts'
 import { ECHO_GET_ROUTE, ECHO_ROUTE } from '../schemas/echo.ts'
 
 export interface EchoRouteOptions {
-  /** WebSocket echo limits and the counters it keeps */
-  ws: WebsocketPluginOptions
   bodyLimit: number
   maxDecodedSize: number
   maxDecodeRatio: number
@@ -269,7 +266,8 @@ export async function echoRoutes (app: FastifyInstance, opts: EchoRouteOptions) 
   }
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', function (_req, _payload, done) { done(null) })
-  if (!app.hasDecorator('echoscopeWs')) await app.register(websocketPlugin, opts.ws)
+  // The WebSocket echo comes from plugins/websocket.ts, registered before these routes (app.ts, index.ts).
+  if (!app.hasDecorator('echoscopeWs')) throw new Error('the echo routes need the echoscope websocket plugin registered first')
   // Open SSE echoes end when the server closes, so a drain never waits for their last tick.
   app.addHook('preClose', async () => { for (const stop of [...opts.streams]) stop() })
   const ws = app.echoscopeWs

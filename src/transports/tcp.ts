@@ -5,7 +5,7 @@
 import { createServer, type Server, type Socket } from 'node:net'
 import { createServer as createTlsServer, type TlsOptions as TlsServerOptions } from 'node:tls'
 import type { FastifyBaseLogger } from 'fastify'
-import { bump, connectionId, type TransportStats } from '../stats.ts'
+import { bump, connectionId, type TransportStats } from './stats.ts'
 
 export interface TcpEchoOptions {
   port: number

@@ -5,7 +5,7 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram'
 import { isIP } from 'node:net'
 import type { FastifyBaseLogger } from 'fastify'
-import { bump, type TransportStats } from '../stats.ts'
+import { bump, type TransportStats } from './stats.ts'
 import { formatAddress, type EchoListener } from './tcp.ts'
 
 export interface UdpEchoOptions {

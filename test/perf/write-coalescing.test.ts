@@ -1,4 +1,4 @@
-// Responses finished in one event-loop turn are written together at its end (src/write-coalescing.ts).
+// Responses finished in one event-loop turn are written together at its end (src/perf/write-coalescing.ts).
 // Over real sockets: a burst of requests on many connections gets every response whole and correct while
 // writes are held; a lone request is never held; pipelined responses keep their order; clients that
 // vanish before the held writes go out cost the others nothing.
@@ -7,8 +7,8 @@ import assert from 'node:assert/strict'
 import { connect, type Socket } from 'node:net'
 import { connect as tlsConnect } from 'node:tls'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { heldWrites } from '../src/write-coalescing.ts'
-import { parseResponse, startEcho, type RawResponse } from './helper.ts'
+import { heldWrites } from '../../src/perf/write-coalescing.ts'
+import { parseResponse, startEcho, type RawResponse } from '../helper.ts'
 
 async function openSockets (port: number, n: number, tls = false): Promise<Socket[]> {
   const sockets = await Promise.all(Array.from({ length: n }, () => new Promise<Socket>((resolve, reject) => {

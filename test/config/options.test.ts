@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { ConfigError, loadOptions, resolveOptions, helpText, OPTION_NAMES, kebab, formatSize, formatDuration, type OptionName } from '../src/config.ts'
-import { getJson, runCli, spawnServer } from './helper.ts'
+import { ConfigError, loadOptions, resolveOptions, helpText, OPTION_NAMES, kebab, formatSize, formatDuration, type OptionName } from '../../src/config/options.ts'
+import { getJson, runCli, spawnServer } from '../helper.ts'
 
 test('defaults: 127.0.0.1:8080, 1 MiB bodies, 72 s keep-alive, controls on', () => {
   const o = loadOptions([], {})

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises'
-import { BATCH_BYTES, BATCH_MS, BatchedDestination } from '../src/log-destination.ts'
+import { BATCH_BYTES, BATCH_MS, BatchedDestination } from '../../src/logging/log-destination.ts'
 
 function recorder () {
   const writes: string[] = []
@@ -95,7 +95,7 @@ test('flushSync writes what is pending at once, and flush calls back after it', 
 // when process.exit ran, and no flush can tell how much of an in-flight write landed. The pool is made one
 // thread, busy with a slow hash, so a batch written through it would be lost every time, not by chance.
 test('a process that logs 2000 lines through pino and exits at once loses none of them, even with a busy thread pool', async () => {
-  const destination = fileURLToPath(new URL('../src/log-destination.js', import.meta.url))
+  const destination = fileURLToPath(new URL('../../src/logging/log-destination.js', import.meta.url))
   const script = `
     import pino from 'pino'
     import { pbkdf2 } from 'node:crypto'
@@ -106,7 +106,7 @@ test('a process that logs 2000 lines through pino and exits at once loses none o
     process.exit(0)
   `
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
-    cwd: fileURLToPath(new URL('../../', import.meta.url)),
+    cwd: fileURLToPath(new URL('../../../', import.meta.url)),
     env: { ...process.env, UV_THREADPOOL_SIZE: '1' }
   })
   let out = ''
@@ -121,7 +121,7 @@ test('a process that logs 2000 lines through pino and exits at once loses none o
 })
 
 test('when stdout is not read, logging waits for it instead of queueing lines in memory, and none are lost', async (t) => {
-  const destination = fileURLToPath(new URL('../src/log-destination.js', import.meta.url))
+  const destination = fileURLToPath(new URL('../../src/logging/log-destination.js', import.meta.url))
   const total = 100_000
   const script = `
     import pino from 'pino'
@@ -133,7 +133,7 @@ test('when stdout is not read, logging waits for it instead of queueing lines in
       if (i % 1000 === 0) writeSync(2, i + '\\n')
     }
   `
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: fileURLToPath(new URL('../../', import.meta.url)) })
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: fileURLToPath(new URL('../../../', import.meta.url)) })
   // A failed assertion leaves stdout unread; the child must not outlive the test.
   t.after(() => child.kill('SIGKILL'))
   let progress = 0

@@ -2,7 +2,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createServer, request as httpRequest, type Server } from 'node:http'
-import { runCli, startEcho } from './helper.ts'
+import { runCli, startEcho } from '../helper.ts'
 
 async function listen (server: Server): Promise<number> {
   await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))

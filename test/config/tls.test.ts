@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generate } from 'selfsigned'
 import WebSocket from 'ws'
-import { freePort, getJson, runCli, spawnServer, startEcho, waitFor } from './helper.ts'
+import { freePort, getJson, runCli, spawnServer, startEcho, waitFor } from '../helper.ts'
 
 interface Got { status: number, json: any, alpn: string | false | null }
 

@@ -3,7 +3,7 @@
 // per-response work (the metrics histogram) rides on the same call through `observe`, for the same reason.
 import { LogController, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
-import { isRejectedRequest } from './client-error.ts'
+import { isRejectedRequest } from '../http/client-error.ts'
 
 /** A batch of log bytes a line can be encoded straight into (log-destination.ts's BatchedDestination). */
 export interface LineBatch {

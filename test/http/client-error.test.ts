@@ -4,8 +4,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { connect } from 'node:net'
-import { describeClientError, escapeBytes } from '../src/client-error.ts'
-import { parseResponse, spawnServer, startEcho, waitFor, type RawResponse } from './helper.ts'
+import { describeClientError, escapeBytes } from '../../src/http/client-error.ts'
+import { parseResponse, spawnServer, startEcho, waitFor, type RawResponse } from '../helper.ts'
 
 interface Exchange {
   response: RawResponse

@@ -1,6 +1,6 @@
 // docs/options.md, generated from the option schema so the reference cannot drift from the code:
 // `npm run docs:options` writes it, and a test fails when the committed file differs.
-import { OPTION_GROUPS, optionInfo, type OptionName } from './config.ts'
+import { OPTION_GROUPS, optionInfo, type OptionName } from './options.ts'
 
 const INTRO = `# echoscope options
 
@@ -18,7 +18,7 @@ A switch is on with \`--log-headers\`, \`--log-headers=true\` or \`--log-headers
 switch that is on by default is listed by its off form, like \`--no-metrics\`.
 A bad value stops echoscope at start with one line naming the option, and exit status 2.
 
-This file is generated from the option schema in \`src/config.ts\`: edit the schema, then run
+This file is generated from the option schema in \`src/config/options.ts\`: edit the schema, then run
 \`npm run docs:options\`.
 `
 

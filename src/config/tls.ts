@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs'
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto'
 import { createSecureContext } from 'node:tls'
 import { hostname } from 'node:os'
-import { ConfigError, type Options } from './config.ts'
+import { ConfigError, type Options } from './options.ts'
 
 export interface TlsMaterial {
   key: string

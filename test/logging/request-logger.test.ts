@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { Writable } from 'node:stream'
 import Fastify, { LogController } from 'fastify'
 import pino from 'pino'
-import { LazyRequestLogger, lazyChildLoggerFactory } from '../src/request-logger.ts'
+import { LazyRequestLogger, lazyChildLoggerFactory } from '../../src/logging/request-logger.ts'
 
 function sink (lines: Array<Record<string, unknown>>) {
   return new Writable({ write (chunk, _enc, done) { lines.push(JSON.parse(String(chunk))); done() } })

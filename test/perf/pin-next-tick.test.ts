@@ -1,4 +1,4 @@
-// src/pin-next-tick.ts: without it, a full GC while no nextTick entry is alive leaves V8's caches for
+// src/perf/pin-next-tick.ts: without it, a full GC while no nextTick entry is alive leaves V8's caches for
 // Node's nextTick literal megamorphic for the rest of the process; with it they stay monomorphic, in the
 // echoscope server too after it served requests. V8's own view of those caches (%DebugPrint of
 // process.nextTick's feedback vector) is the evidence: a timing would be noise on a shared machine.
@@ -12,11 +12,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { pinnedTickEntry } from '../src/pin-next-tick.ts'
-import { CLI, waitFor } from './helper.ts'
+import { pinnedTickEntry } from '../../src/perf/pin-next-tick.ts'
+import { CLI, waitFor } from '../helper.ts'
 
 const run = promisify(execFile)
-const PIN_MODULE = pathToFileURL(fileURLToPath(new URL('../src/pin-next-tick.js', import.meta.url))).href
+const PIN_MODULE = pathToFileURL(fileURLToPath(new URL('../../src/perf/pin-next-tick.js', import.meta.url))).href
 const V8_FLAGS = ['--expose-gc', '--allow-natives-syntax']
 // Node copies NODE_V8_COVERAGE into every child's environment unless the child's env names it.
 const ENV = { PATH: process.env.PATH, NODE_V8_COVERAGE: '' }
@@ -53,7 +53,7 @@ test('nextTick stays monomorphic across full GCs with the pin, and does not with
   const unpinned = await cacheStates(false)
   assert.ok(unpinned.length >= 3, `V8 printed no feedback for the nextTick literal: ${unpinned.join(', ')}`)
   // The control: without the pin the caches go megamorphic. Should a later Node keep them, this fails on
-  // purpose: the pin (src/pin-next-tick.ts) is then no longer needed and both may go.
+  // purpose: the pin (src/perf/pin-next-tick.ts) is then no longer needed and both may go.
   assert.ok(unpinned.includes('MEGAMORPHIC'), `this Node (${process.version}) keeps nextTick's feedback across GCs: ${unpinned.join(', ')}`)
   const pinned = await cacheStates(true)
   assert.ok(pinned.length >= 3)

@@ -6,9 +6,9 @@ import { hostname } from 'node:os'
 import { Writable } from 'node:stream'
 import Fastify from 'fastify'
 import pino from 'pino'
-import { rawRequest } from './helper.ts'
-import { EpochDigits, RequestLogController, putHundredths, putJsonString, putUint } from '../src/request-log.ts'
-import { BatchedDestination } from '../src/log-destination.ts'
+import { rawRequest } from '../helper.ts'
+import { EpochDigits, RequestLogController, putHundredths, putJsonString, putUint } from '../../src/logging/request-log.ts'
+import { BatchedDestination } from '../../src/logging/log-destination.ts'
 
 /** A Fastify app logging through `controller`, pino writing into `lines` (the controller's direct lines too). */
 async function app (lines: string[], direct: boolean) {

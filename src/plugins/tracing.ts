@@ -3,7 +3,7 @@
 // even loaded, and the WebSocket path pays one null check.
 import type { FastifyPluginCallback } from 'fastify'
 import type { Tracer } from '@opentelemetry/api'
-import { VERSION } from './echo/identity.ts'
+import { VERSION } from '../echo/identity.ts'
 
 export interface Tracing {
   /** register before every route so each is instrumented */

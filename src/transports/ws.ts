@@ -3,7 +3,7 @@
 // so thousands of idle connections cost little more than the sockets themselves.
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify'
 import type { WebSocket } from 'ws'
-import { bump, connectionId, type TransportStats } from '../stats.ts'
+import { bump, connectionId, type TransportStats } from './stats.ts'
 import type { Tracer } from '@opentelemetry/api'
 
 export interface WsEchoOptions {

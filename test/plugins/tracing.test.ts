@@ -5,8 +5,8 @@ import assert from 'node:assert/strict'
 import { createServer } from 'node:http'
 import { once } from 'node:events'
 import WebSocket from 'ws'
-import { spawnServer, waitFor } from './helper.ts'
-import { tracingWanted } from '../src/tracing.ts'
+import { spawnServer, waitFor } from '../helper.ts'
+import { tracingWanted } from '../../src/plugins/tracing.ts'
 
 interface Span { name: string, traceId: string, attributes: Array<{ key: string, value: Record<string, unknown> }> }
 

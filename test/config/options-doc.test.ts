@@ -1,12 +1,12 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
-import { optionsReference } from '../src/options-doc.ts'
-import { OPTION_NAMES, envName, kebab, loadOptions } from '../src/config.ts'
+import { optionsReference } from '../../src/config/options-doc.ts'
+import { OPTION_NAMES, envName, kebab, loadOptions } from '../../src/config/options.ts'
 
 test('docs/options.md is what the option schema generates', () => {
-  const committed = readFileSync(new URL('../../docs/options.md', import.meta.url), 'utf8')
-  assert.ok(committed === optionsReference(), 'docs/options.md is out of date with src/config.ts: run `npm run docs:options`')
+  const committed = readFileSync(new URL('../../../docs/options.md', import.meta.url), 'utf8')
+  assert.ok(committed === optionsReference(), 'docs/options.md is out of date with src/config/options.ts: run `npm run docs:options`')
 })
 
 test('the reference has a row for every option: flag, env var, kind, default in typed units', () => {
