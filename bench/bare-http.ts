@@ -2,12 +2,12 @@
 // nothing else (no framework, no logging, no validation). echoscope's throughput is measured
 // against this, so keep it honest — it must do the work a user would call "an echo", no less.
 // The same start-up fix echoscope has (src/pin-next-tick.ts), so both sides get Node's fast nextTick.
-import '../src/pin-next-tick.ts'
+import '../src/perf/pin-next-tick.ts'
 import { hash, randomUUID } from 'node:crypto'
 import { createServer } from 'node:http'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { parseArgs } from 'node:util'
-import { coalescingResponse } from '../src/write-coalescing.ts'
+import { coalescingResponse } from '../src/perf/write-coalescing.ts'
 
 type Query = Record<string, string | string[]>
 

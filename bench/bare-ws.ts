@@ -1,7 +1,7 @@
 // The floor for the WebSocket echo: the `ws` package with its defaults and nothing else (no limits,
 // no logging, no keepalive). echoscope's WebSocket numbers are measured against this.
 // The same start-up fix echoscope has (src/pin-next-tick.ts), so both sides get Node's fast nextTick.
-import '../src/pin-next-tick.ts'
+import '../src/perf/pin-next-tick.ts'
 import { parseArgs } from 'node:util'
 import { WebSocketServer } from 'ws'
 

@@ -1,7 +1,7 @@
 // A minimal Fastify catch-all returning bare-http's fields (no logging, no plugins): the framework's own
 // floor, to tell Fastify's cost from echoscope's. For performance work with ab.sh, not `npm run bench`.
 //   bench/tools/ab.sh "bare|dist/bench/bare-http.js" "fastify|bench/tools/fastify-min.mjs"
-import '../../dist/src/pin-next-tick.js'
+import '../../dist/src/perf/pin-next-tick.js'
 import { hash, randomUUID } from 'node:crypto'
 import { parseArgs } from 'node:util'
 import Fastify from 'fastify'
