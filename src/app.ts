@@ -66,14 +66,14 @@ export async function app (fastify: FastifyInstance, opts: AppOptions) {
   await fastify.register(httpsListener)
 
   // Recent requests (memory, or shared through Redis) for /requests and /inspect.
-  await fastify.register(history)
+  await fastify.register(history, { historySize: opts.historySize, historyBodyLimit: opts.historyBodyLimit, redactHeaders: opts.redactHeaders, redisUrl: opts.redisUrl })
   const echoOpts = echoRouteOptions(opts, fastify.echoscopeHistory)
   // WebSocket support at the root, so an upgrade on a system path is refused rather than left open.
   await fastify.register(websocketPlugin, websocketOptions(opts, fastify.echoscope.stats.ws, opts.tracer))
 
   // Metrics and the OpenAPI document watch every route registered after them.
   await fastify.register(metrics)
-  await fastify.register(openapi)
+  await fastify.register(openapi, { systemPrefix: opts.systemPrefix })
 
   // System paths first, all under --system-prefix, and before the rate limiter: they are exempt.
   await fastify.register(healthRoutes, { prefix, state: opts.state })

@@ -1,7 +1,9 @@
 // Decodes (never verifies) a Bearer JWT so a user can see which claims a gateway forwarded.
 // The signature is not checked: echoscope has no keys, and `verified: false` says so in every echo.
 
-import { decodeJwt, decodeProtectedHeader } from 'jose'
+// The two decoders only, by jose's own subpath exports: the whole library would stay in memory for them.
+import { decodeJwt } from 'jose/jwt/decode'
+import { decodeProtectedHeader } from 'jose/decode/protected_header'
 import type { JwtInfo } from './types.ts'
 
 // Date's range is ±8.64e15 ms; a claim outside it would make toISOString throw.

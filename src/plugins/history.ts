@@ -10,8 +10,16 @@ declare module 'fastify' {
   }
 }
 
-async function history (app: FastifyInstance) {
-  const opts = app.echoscope.options
+export interface HistoryPluginOptions {
+  /** --history-size: entries kept; 0 turns the history (and /requests, /inspect) off */
+  historySize: number
+  historyBodyLimit: number
+  redactHeaders: string[]
+  /** --redis-url: shared with the other replicas when set ('' when not) */
+  redisUrl: string
+}
+
+async function history (app: FastifyInstance, opts: HistoryPluginOptions) {
   if (opts.historySize === 0) {
     app.decorate('echoscopeHistory', null)
     return

@@ -5,7 +5,6 @@
 import fp from 'fastify-plugin'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
-import { stringify as toYaml } from 'yaml'
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema, RouteOptions } from 'fastify'
 import { VERSION } from '../echo/identity.ts'
 import { ECHO_RESPONSE_NAMES, EchoComponent, echoDocumentation } from '../schemas/echo.ts'
@@ -177,8 +176,12 @@ function transformRoute (prefix: string) {
   }
 }
 
-/** The document as text, exactly as served and committed. */
-function renderDocument (doc: object): RenderedDocument {
+/**
+ * The document as text, exactly as served and committed. The YAML library is loaded on the first request
+ * for the document, not at start: most servers are never asked, and it would stay in every idle process.
+ */
+async function renderDocument (doc: object): Promise<RenderedDocument> {
+  const { stringify: toYaml } = await import('yaml')
   // Without aliases: the echo's operations share objects, and YAML anchors would make the file hard to read.
   return { json: JSON.stringify(doc, null, 2) + '\n', yaml: toYaml(doc, { aliasDuplicateObjects: false }) }
 }
@@ -269,8 +272,13 @@ function docsHook (prefix: string) {
   }
 }
 
-async function openapiPlugin (app: FastifyInstance) {
-  const prefix = app.echoscope.options.systemPrefix
+export interface OpenapiPluginOptions {
+  /** --system-prefix: where the document and Swagger UI are served */
+  systemPrefix: string
+}
+
+async function openapiPlugin (app: FastifyInstance, opts: OpenapiPluginOptions) {
+  const prefix = opts.systemPrefix
   app.addSchema(EchoComponent)
   app.addSchema(ErrorComponent)
   await app.register(swagger, {
@@ -289,12 +297,12 @@ async function openapiPlugin (app: FastifyInstance) {
     transformObject: (document) => finishDocument(app, (document as { openapiObject: Doc }).openapiObject)
   })
 
-  let rendered: RenderedDocument | undefined
+  let rendered: Promise<RenderedDocument> | undefined
   const render = () => (rendered ??= renderDocument(app.swagger()))
   app.get(`${prefix}/openapi.json`, { schema: OPENAPI_JSON_ROUTE }, async (_request, reply) =>
-    reply.type('application/json; charset=utf-8').send(render().json))
+    reply.type('application/json; charset=utf-8').send((await render()).json))
   app.get(`${prefix}/openapi.yaml`, { schema: OPENAPI_YAML_ROUTE }, async (_request, reply) =>
-    reply.type('application/yaml; charset=utf-8').send(render().yaml))
+    reply.type('application/yaml; charset=utf-8').send((await render()).yaml))
 
   await app.register(swaggerUi, {
     routePrefix: `${prefix}/docs`,

@@ -1,8 +1,14 @@
 // The Redis connection replicas share (ioredis), set up to fail fast instead of queueing: while Redis is
 // away every command errors at once, callers serve without it (fail open), one warning marks the outage,
 // and the client keeps reconnecting in the background until Redis answers again.
-import { Redis } from 'ioredis'
+import { createRequire } from 'node:module'
+import type { Redis } from 'ioredis'
 import type { FastifyBaseLogger } from 'fastify'
+
+// ioredis is loaded when a Redis URL is first used, not at start: without --redis-url it would only take
+// memory in every idle process. (It is CommonJS, so require keeps connectRedis synchronous.)
+const requireCjs = createRequire(import.meta.url)
+const loadRedis = (): typeof import('ioredis').Redis => (requireCjs('ioredis') as typeof import('ioredis')).Redis
 
 /** Long enough for a Redis across a region, short enough that a hung Redis cannot hold a request long. */
 const COMMAND_TIMEOUT_MS = 500
@@ -47,7 +53,8 @@ export function connectRedis (url: string, log: FastifyBaseLogger, purpose: stri
   const where = describeRedisUrl(url)
   let client: Redis
   try {
-    client = new Redis(url, {
+    const RedisClient = loadRedis()
+    client = new RedisClient(url, {
       // Commands fail at once while disconnected instead of waiting in a queue for a Redis that may not return.
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
