@@ -62,7 +62,8 @@ export function buildEcho (snap: RequestSnapshot, parsed: ParsedBody, server: Se
     url,
     path: q === -1 ? url : url.slice(0, q),
     query: snap.query,
-    headers,
+    // Node's header type allows undefined for the names it declares; it never stores one.
+    headers: headers as Echo['headers'],
     rawHeaders: pairHeaders(snap.rawHeaders),
     body: parsed.body,
     bodyEncoding: parsed.bodyEncoding,

@@ -1,22 +1,13 @@
 // Client certificates, seen directly (mTLS) or forwarded by a gateway in a header (Envoy's
 // x-forwarded-client-cert, nginx's $ssl_client_escaped_cert, Traefik's X-Forwarded-Tls-Client-Cert).
 import { X509Certificate } from 'node:crypto'
+import type { ProxyAnalysis } from './types.ts'
 
-export interface CertificateInfo {
-  subject: string
-  issuer: string
-  subjectAltName: string | null
-  validFrom: string
-  validTo: string
-  expired: boolean
-  fingerprint256: string
-  serialNumber: string
-}
+/** A gateway-forwarded client certificate as the echo shows it (`proxy.clientCertificates`). */
+export type ForwardedCertificate = NonNullable<ProxyAnalysis['clientCertificates']>[number]
 
-export interface ForwardedCertificate extends CertificateInfo {
-  /** the header it came from */
-  header: string
-}
+/** What the echo shows of any certificate, forwarded or presented over mTLS. */
+export type CertificateInfo = Omit<ForwardedCertificate, 'header'>
 
 const oneLine = (dn: string) => dn.split('\n').filter(Boolean).join(', ')
 

@@ -1,4 +1,5 @@
-import type { CertificateInfo, ForwardedCertificate } from './certificate.ts'
+import type { Static } from 'typebox'
+import type { EchoResponse } from '../schemas/echo.ts'
 
 // Shapes shared by the pure request → echo mapping. Nothing in src/echo/ touches Fastify or sockets:
 // the route collects a RequestSnapshot and these modules turn it into the echo the client sees.
@@ -8,7 +9,7 @@ export interface RequestSnapshot {
   method: string
   /** request target exactly as received (path + raw query) */
   url: string
-  httpVersion: string
+  httpVersion: Echo['httpVersion']
   /** Node's flat rawHeaders array: name, value, name, value… in arrival order, original case */
   rawHeaders: string[]
   /** Node's joined, lower-cased headers */
@@ -25,32 +26,6 @@ export interface RequestSnapshot {
   requestId: string
   receivedAt: Date
 }
-
-export interface RemoteAddress {
-  address: string
-  port: number
-  family: string
-}
-
-export interface TlsInfo {
-  servername: string | null
-  alpn: string | null
-  cipher: string | null
-  version: string | null
-  /** the certificate the client presented (mTLS), whether or not it verified against --tls-ca */
-  clientCertificate?: CertificateInfo & { authorized: boolean, authorizationError: string | null, pem: string }
-}
-
-export interface ServerIdentity {
-  hostname: string
-  instance: string
-  version: string
-  pod?: string
-  namespace?: string
-  node?: string
-}
-
-export type BodyEncoding = 'json' | 'form' | 'multipart' | 'text' | 'base64' | 'none'
 
 export interface MultipartFile {
   field: string
@@ -69,85 +44,18 @@ export interface ParsedBody {
   decodedBytes?: number
 }
 
-export interface ForwardedInfo {
-  /** RFC 7239 Forwarded elements in order, each { for, by, host, proto, ... } */
-  forwarded?: Array<Record<string, string>>
-  /** X-Forwarded-For split into the address list, left-most first */
-  xForwardedFor?: string[]
-  xForwardedHost?: string
-  xForwardedProto?: string
-  xForwardedPort?: string
-  xForwardedPrefix?: string
-  xRealIp?: string
-}
+// The echo's JSON, and its parts, as the schema in src/schemas/echo.ts documents them: one definition for
+// the OpenAPI document and for the code that builds the echo.
 
-export interface ProxyHop {
-  /** where the hop was learnt: 'forwarded' | 'x-forwarded-for' | 'via' | 'x-real-ip' | 'peer' */
-  source: string
-  address?: string
-  by?: string
-  proto?: string
-  host?: string
-  /** Via: protocol and pseudonym, e.g. "1.1 nginx" */
-  via?: string
-}
+/** The echo response (JSON format). */
+export type Echo = Static<typeof EchoResponse>
 
-export interface ProxyAnalysis {
-  /** client → … → this server, as far as the headers tell, with the TCP peer last */
-  hops: ProxyHop[]
-  /** original URL a gateway reported (X-Original-URI, X-Forwarded-Uri, X-Forwarded-Prefix, X-Envoy-Original-Path) */
-  originalUrl?: { header: string, value: string }[]
-  /** gateways recognised by their fingerprint headers: e.g. { name: 'envoy', evidence: ['x-envoy-expected-rq-timeout-ms'] } */
-  gateways: { name: string, evidence: string[] }[]
-  warnings: string[]
-  /** client certificates a gateway forwarded in headers (XFCC, nginx, Traefik), decoded */
-  clientCertificates?: ForwardedCertificate[]
-}
-
-export interface TraceInfo {
-  traceparent?: { version: string, traceId: string, parentId: string, flags: string, sampled: boolean, valid: boolean }
-  tracestate?: Record<string, string>
-  b3?: Record<string, string>
-  requestId?: string
-  amznTraceId?: Record<string, string>
-}
-
-export interface JwtInfo {
-  header: Record<string, unknown>
-  payload: Record<string, unknown>
-  verified: false
-  /** iat/nbf/exp as ISO dates when present */
-  issuedAt?: string
-  notBefore?: string
-  expiresAt?: string
-  expired?: boolean
-}
-
-/** The echo response (JSON format). Field order here is the order clients see. */
-export interface Echo {
-  method: string
-  url: string
-  path: string
-  query: Record<string, string | string[]>
-  headers: Record<string, string | string[] | undefined>
-  rawHeaders: [string, string][]
-  body: unknown
-  bodyEncoding: BodyEncoding
-  bodyBytes: number
-  bodySha256: string
-  decodedBytes?: number
-  bodyError?: string
-  httpVersion: string
-  protocol: 'http' | 'https'
-  remote: RemoteAddress
-  ip: string
-  forwarded?: ForwardedInfo
-  cookies: Record<string, string>
-  jwt?: JwtInfo
-  trace?: TraceInfo
-  tls?: TlsInfo
-  proxy?: ProxyAnalysis
-  server: ServerIdentity
-  requestId: string
-  receivedAt: string
-}
+export type BodyEncoding = Echo['bodyEncoding']
+export type RemoteAddress = Echo['remote']
+export type ForwardedInfo = NonNullable<Echo['forwarded']>
+export type JwtInfo = NonNullable<Echo['jwt']>
+export type TraceInfo = NonNullable<Echo['trace']>
+export type TlsInfo = NonNullable<Echo['tls']>
+export type ProxyAnalysis = NonNullable<Echo['proxy']>
+export type ProxyHop = ProxyAnalysis['hops'][number]
+export type ServerIdentity = Echo['server']

@@ -77,7 +77,8 @@ export function snapshot (request: FastifyRequest, query: Record<string, string 
   return {
     method: raw.method ?? 'GET',
     url: raw.url ?? '/',
-    httpVersion: raw.httpVersion,
+    // Node's parser refuses every version but 1.0 and 1.1 (0.9 too), and its HTTP/2 server reports 2.0.
+    httpVersion: raw.httpVersion as RequestSnapshot['httpVersion'],
     rawHeaders: raw.rawHeaders,
     headers: raw.headers,
     query,

@@ -1,8 +1,8 @@
-// The echo in the OpenAPI document: the response schema (every field of the echo) and the
-// documentation of the catch-all routes. The routes carry only tags, summary and description, so Fastify
-// compiles no validator or serializer for them and the echo keeps accepting anything at no extra cost;
-// the parameters, body and responses are attached by the OpenAPI plugin's transform, through
-// echoDocumentation() below.
+// The echo in the OpenAPI document: the response schema (every field of the echo, and the source of its
+// TypeScript type, `Echo` in src/echo/types.ts) and the documentation of the catch-all routes. The routes
+// carry only tags, summary and description, so Fastify compiles no validator or serializer for them and
+// the echo keeps accepting anything at no extra cost; the parameters, body and responses are attached by
+// the OpenAPI plugin's transform, through echoDocumentation() below.
 import { Type, type TSchema } from 'typebox'
 import type { FastifySchema } from 'fastify'
 import { FORMATS } from '../echo/negotiate.ts'
@@ -58,7 +58,8 @@ export const EchoResponse = Type.Object({
   path: Str('the path part of the target, not decoded', ['/orders']),
   query: Type.Record(Type.String(), StrOrList, { description: 'the parsed query: a string per name, an array when a name repeats' }),
   headers: Type.Record(Type.String(), StrOrList, { description: 'lower-cased name → value as Node joins them (duplicates joined with ", "; set-cookie stays a list)' }),
-  rawHeaders: Type.Array(Type.Array(Type.String(), { minItems: 2, maxItems: 2 }), {
+  // A pair as minItems/maxItems: OpenAPI 3.1 has no `items` array, which is how TypeBox writes a tuple.
+  rawHeaders: Type.Array(Type.Unsafe<[string, string]>(Type.Array(Type.String(), { minItems: 2, maxItems: 2 })), {
     description: '[name, value] pairs in arrival order, original case, duplicates kept'
   }),
   body: Type.Unknown({

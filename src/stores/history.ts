@@ -45,7 +45,7 @@ const REDACTED = '[redacted]'
 export function redact (echo: Echo, statusCode: number, secret: ReadonlySet<string>, bodyLimit: number): HistoryEntry {
   const entry: HistoryEntry = { ...echo, statusCode }
   if (secret.size > 0) {
-    let headers: Record<string, string | string[] | undefined> | undefined
+    let headers: Echo['headers'] | undefined
     for (const name in echo.headers) {
       if (secret.has(name)) {
         headers ??= { ...echo.headers }

@@ -38,8 +38,8 @@ export function fixtureRawHeaders (body: BodyKind): [string, string][] {
 }
 
 /** Node's joined, lower-cased view of raw pairs (duplicates joined with ", ", cookie with "; "). */
-export function joinHeaders (raw: [string, string][]): Record<string, string | string[] | undefined> {
-  const out: Record<string, string | string[] | undefined> = {}
+export function joinHeaders (raw: [string, string][]): Record<string, string> {
+  const out: Record<string, string> = {}
   for (const [name, value] of raw) {
     const key = name.toLowerCase()
     const prev = out[key]
