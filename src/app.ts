@@ -72,7 +72,14 @@ export async function app (fastify: FastifyInstance, opts: AppOptions) {
   await fastify.register(websocketPlugin, websocketOptions(opts, fastify.echoscope.stats.ws, opts.tracer))
 
   // Metrics and the OpenAPI document watch every route registered after them.
-  await fastify.register(metrics)
+  await fastify.register(metrics, {
+    metrics: opts.metrics,
+    metricsPort: opts.metricsPort,
+    host: opts.host,
+    systemPrefix: prefix,
+    adminToken: opts.adminToken,
+    stats: fastify.echoscope.stats
+  })
   await fastify.register(openapi, { systemPrefix: opts.systemPrefix })
 
   // System paths first, all under --system-prefix, and before the rate limiter: they are exempt.
@@ -91,7 +98,10 @@ export async function app (fastify: FastifyInstance, opts: AppOptions) {
   const fallback = makeEchoHandler(echoOpts)
   const limit = fastify.hasDecorator('echoscopeRateLimit') ? fastify.echoscopeRateLimit.hook : undefined
   fastify.setNotFoundHandler(limit === undefined ? {} : { preHandler: limit }, fallback)
+  const { observeUnrouted } = fastify.echoscopeMetrics
   fastify.echoscope.setFallback(async (request, reply) => {
+    // Fastify runs no hooks for these, so the metrics plugin's onResponse hook cannot time them.
+    observeUnrouted(request, reply)
     // frameworkErrors has no error handling of its own: a bad control must still become its 400.
     try {
       return await fallback(request, reply)

@@ -1,13 +1,13 @@
 // Prometheus metrics (prom-client) at <system prefix>/metrics, or on their own listener with --metrics-port.
 // Each app gets its own Registry, so several servers in one process (tests, embedding) never collide.
 //
-// fastify-metrics sets up the registry's process and Node metrics. Its own request
-// timing is switched off: it adds an onRequest and an onResponse hook, a WeakMap entry, an hrtime closure
-// and three route-option objects to every request, measured at about 8 µs of a 40 µs request here (a fifth
-// of the HTTP benchmark's budget). The same histogram (name, labels, buckets) is fed instead from the call
-// Fastify already makes when a response is done (app.echoscope.observeResponses), with the duration
-// Fastify already measured (reply.elapsedTime) and a label child bound once per route, method and status
-// class. The transport counters are plain numbers in app.echoscope.stats, read only when Prometheus scrapes.
+// fastify-metrics sets up the registry's process and Node metrics. Its own route metrics stay off: they
+// add an onRequest and an onResponse hook, a WeakMap entry, an hrtime closure and three route-option
+// objects to every request, measured at about 8 µs of a 40 µs request (a fifth of the HTTP benchmark's
+// budget), and they miss the targets the router cannot decode, for which Fastify runs no hooks. The same
+// histogram (name, labels, buckets) is a prom-client Histogram fed from one onResponse hook, with the
+// duration Fastify already measured (reply.elapsedTime). The transport counters are plain numbers in
+// `stats`, read only when Prometheus scrapes (prom-client's collect callback).
 import { METHODS } from 'node:http'
 import fp from 'fastify-plugin'
 import Fastify, { LogController, type FastifyPluginAsync, type FastifyInstance, type FastifyReply, type FastifyRequest, type RouteShorthandOptions } from 'fastify'
@@ -16,6 +16,7 @@ import fastifyMetricsModule from 'fastify-metrics'
 import { adminAuth } from './admin-auth.ts'
 import { formatAddress } from '../transports/tcp.ts'
 import type { Stats, Transport, TransportStats } from '../transports/stats.ts'
+import type { Options } from '../config/options.ts'
 
 /** Something to count. prom-client's Counter is one; so is the no-op used when metrics are off. */
 export interface CounterLike {
@@ -36,6 +37,11 @@ export interface EchoscopeMetrics {
   redisErrors: CounterLike
   /** the app's own registry, for a plugin that brings metrics of its own (undefined with --metrics false) */
   registry: Registry | undefined
+  /**
+   * Times a request that reaches the echo through Fastify's frameworkErrors (a target the router cannot
+   * decode, like `/%zz`): Fastify runs no hooks for those. Call it as handling starts.
+   */
+  observeUnrouted: (request: FastifyRequest, reply: FastifyReply) => void
 }
 
 declare module 'fastify' {
@@ -122,86 +128,64 @@ const NOOP: CounterLike = { inc () {} }
 /** Status classes as fastify-metrics' groupStatusCodes writes them; clients pick any code with x-echo-status. */
 const STATUS_CLASSES = ['1xx', '1xx', '2xx', '3xx', '4xx', '5xx']
 
-type Observe = (method: string | undefined, route: string, statusCode: number, elapsedMs: number) => void
-
-interface Series {
-  labels: Record<string, string>
-  /** observations per bucket (not cumulative); the last slot is above the highest bound */
-  counts: Float64Array
-  sum: number
-  count: number
+function statusClass (statusCode: number): number {
+  return Math.min(5, Math.max(1, Math.floor(statusCode / 100)))
 }
 
-/**
- * The request histogram. prom-client's own observe() cost about 1 µs per request: it validates the labels,
- * hashes them into a string, and finds the bucket by turning each bound into a property name. Here each
- * label set's series is found once (by method, route and status class, all bounded) and an observation is a
- * few array writes; the series are handed to prom-client when it is scraped (`collect`), so the exposition
- * (bucket order, cumulative counts, +Inf, _sum, _count) is prom-client's own.
- */
-export class DurationHistogram extends Histogram<'method' | 'route' | 'status_code'> {
-  #bounds: number[]
-  #series = new Map<string, Array<Series | undefined>>()
+interface Timer { observe: (seconds: number) => void }
 
-  constructor (name: string, help: string, buckets: number[], registry: Registry) {
-    super({
-      name,
-      help,
+/**
+ * The request histogram: a prom-client Histogram, observed through a label child bound once per route,
+ * method and status class (all bounded), so a request builds no label object of its own.
+ */
+class RequestDurations {
+  #histogram: Histogram<'method' | 'route' | 'status_code'>
+  /** route → method → status class → child */
+  #children = new Map<string, Map<string, Array<Timer | undefined>>>()
+
+  constructor (registry: Registry) {
+    this.#histogram = new Histogram({
+      name: 'http_request_duration_seconds',
+      help: 'HTTP request duration in seconds, by route pattern (never the raw path), method and status class',
       labelNames: ['method', 'route', 'status_code'],
-      buckets,
-      registers: [registry],
-      collect () { (this as DurationHistogram).#publish() }
+      buckets: DURATION_BUCKETS,
+      registers: [registry]
     })
-    this.#bounds = [...buckets].sort((a, b) => a - b)
   }
 
-  /** One finished request: `elapsedMs` milliseconds, by method, route pattern and status class. */
-  record: Observe = (method, route, statusCode, elapsedMs) => {
+  observe (method: string | undefined, route: string, statusCode: number, seconds: number): void {
+    let byMethod = this.#children.get(route)
+    if (byMethod === undefined) {
+      byMethod = new Map()
+      this.#children.set(route, byMethod)
+    }
     const m = methodLabel(method)
-    const key = m + ' ' + route
-    let byClass = this.#series.get(key)
+    let byClass = byMethod.get(m)
     if (byClass === undefined) {
       byClass = []
-      this.#series.set(key, byClass)
+      byMethod.set(m, byClass)
     }
-    const cls = Math.min(5, Math.max(1, Math.floor(statusCode / 100)))
-    let series = byClass[cls]
-    if (series === undefined) {
-      series = { labels: { method: m, route, status_code: STATUS_CLASSES[cls] }, counts: new Float64Array(this.#bounds.length + 1), sum: 0, count: 0 }
-      byClass[cls] = series
+    const cls = statusClass(statusCode)
+    let child = byClass[cls]
+    if (child === undefined) {
+      child = this.#histogram.labels({ method: m, route, status_code: STATUS_CLASSES[cls] })
+      byClass[cls] = child
     }
-    const seconds = elapsedMs / 1000
-    const bounds = this.#bounds
-    let i = 0
-    while (i < bounds.length && seconds > bounds[i]) i++
-    series.counts[i]++
-    series.sum += seconds
-    series.count++
-  }
-
-  // prom-client keeps a histogram's series in `hashMap` (hash → labels, per-bound counts, sum, count) and
-  // exports whatever is there; `reset()` empties it. The hash keys only need to be distinct.
-  #publish (): void {
-    this.reset()
-    const map = (this as unknown as { hashMap: Record<string, unknown> }).hashMap
-    let n = 0
-    for (const byClass of this.#series.values()) {
-      for (const series of byClass) {
-        if (series === undefined) continue
-        const bucketValues: Record<number, number> = {}
-        this.#bounds.forEach((bound, i) => { bucketValues[bound] = series.counts[i] })
-        map[String(n++)] = { labels: { ...series.labels }, bucketValues, sum: series.sum, count: series.count }
-      }
-    }
+    child.observe(seconds)
   }
 }
 
 // fastify-metrics is CommonJS with an `exports.default`; under nodenext the plugin is that property.
 const fastifyMetrics = (fastifyMetricsModule as unknown as { default: FastifyPluginAsync<Record<string, unknown>> }).default
 
+/** What src/app.ts hands the plugin: the metrics options and the transport counters to export. */
+export type MetricsPluginOptions = Pick<Options, 'metrics' | 'metricsPort' | 'host' | 'systemPrefix' | 'adminToken'> & {
+  stats: Stats
+}
+
 /** Starts the separate --metrics-port listener; a failure names the option, not --port. */
-async function startMetricsListener (app: FastifyInstance, registry: Registry): Promise<FastifyInstance> {
-  const { host, metricsPort, systemPrefix, adminToken } = app.echoscope.options
+async function startMetricsListener (app: FastifyInstance, o: MetricsPluginOptions, registry: Registry): Promise<FastifyInstance> {
+  const { host, metricsPort, systemPrefix, adminToken } = o
   // Errors go to the app's log; scrapes (every few seconds, forever) do not.
   const server = Fastify({
     loggerInstance: app.log.child({ listener: 'metrics' }),
@@ -235,33 +219,37 @@ function scrape (registry: Registry) {
   }
 }
 
-async function metricsPlugin (app: FastifyInstance) {
-  const { options: o, stats } = app.echoscope
+async function metricsPlugin (app: FastifyInstance, o: MetricsPluginOptions) {
   if (!o.metrics) {
-    app.decorate('echoscopeMetrics', { rateLimited: NOOP, redisErrors: NOOP, registry: undefined })
+    app.decorate('echoscopeMetrics', { rateLimited: NOOP, redisErrors: NOOP, registry: undefined, observeUnrouted () {} })
     return
   }
   const registry = new Registry()
-  registerTransportMetrics(registry, stats)
+  registerTransportMetrics(registry, o.stats)
+  // The source document's avg_latency_ms is http_request_duration_seconds_sum / _count.
+  const durations = new RequestDurations(registry)
   app.decorate('echoscopeMetrics', {
     rateLimited: new Counter({ name: 'echoscope_rate_limited_total', help: 'echo requests and WebSocket upgrades refused with 429', registers: [registry] }),
     redisErrors: new Counter({ name: 'echoscope_redis_errors_total', help: 'Redis errors (the rate limit fails open meanwhile)', registers: [registry] }),
-    registry
+    registry,
+    observeUnrouted (request, reply) {
+      const start = performance.now()
+      reply.raw.once('finish', () => {
+        durations.observe(request.raw.method, UNMATCHED_ROUTE, reply.statusCode, (performance.now() - start) / 1000)
+      })
+    }
   })
 
   await app.register(fastifyMetrics, {
     endpoint: null, // served below, behind --admin-token and on --metrics-port when asked
     name: 'fastifyMetrics',
     defaultMetrics: { enabled: true, register: registry },
-    routeMetrics: { enabled: false } // timed below, without per-request hooks
+    routeMetrics: { enabled: false } // timed below, with one hook
   })
-  // The source document's avg_latency_ms is http_request_duration_seconds_sum / _count.
-  const observe = new DurationHistogram('http_request_duration_seconds',
-    'HTTP request duration in seconds, by route pattern (never the raw path), method and status class',
-    DURATION_BUCKETS, registry).record
-  app.echoscope.observeResponses((request, reply, elapsedMs) => {
-    // Every response is timed; those no route matched (or the router could not decode) share one label value.
-    observe(request.raw.method, request.routeOptions.url ?? UNMATCHED_ROUTE, reply.statusCode, elapsedMs)
+  app.addHook('onResponse', function timeResponse (request, reply, done) {
+    // Responses no route matched share one label value with the targets the router could not decode.
+    durations.observe(request.raw.method, request.routeOptions.url ?? UNMATCHED_ROUTE, reply.statusCode, reply.elapsedTime / 1000)
+    done()
   })
   if (o.metricsPort === 0) {
     app.get(`${o.systemPrefix}/metrics`, metricsRoute(o.adminToken), scrape(registry))
@@ -269,14 +257,15 @@ async function metricsPlugin (app: FastifyInstance) {
   }
   let server: FastifyInstance | undefined
   app.addHook('onReady', async function () {
-    server = await startMetricsListener(app, registry)
+    server = await startMetricsListener(app, o, registry)
     const address = server.server.address()
-    app.echoscope.metricsPort = typeof address === 'object' && address !== null ? address.port : o.metricsPort
-    app.log.info({ host: o.host, port: app.echoscope.metricsPort }, `metrics listening on ${formatAddress(o.host, app.echoscope.metricsPort)}`)
+    const port = typeof address === 'object' && address !== null ? address.port : o.metricsPort
+    app.echoscope.metricsPort = port
+    app.log.info({ host: o.host, port }, `metrics listening on ${formatAddress(o.host, port)}`)
   })
   app.addHook('onClose', async function () {
     await server?.close()
   })
 }
 
-export default fp(metricsPlugin, { fastify: '5.x', name: 'echoscope-metrics' })
+export default fp<MetricsPluginOptions>(metricsPlugin, { fastify: '5.x', name: 'echoscope-metrics' })

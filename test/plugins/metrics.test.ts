@@ -7,8 +7,6 @@ import { createServer, type AddressInfo } from 'node:net'
 import WebSocket from 'ws'
 import { freePort, getJson, rawRequest, startEcho } from '../helper.ts'
 import { buildServer } from '../../src/server.ts'
-import { Histogram, Registry } from 'prom-client'
-import { DurationHistogram, methodLabel } from '../../src/plugins/metrics.ts'
 
 interface Sample { name: string, labels: Record<string, string>, value: number }
 
@@ -266,28 +264,51 @@ test('--metrics false: no /metrics, it is an echo path like any other', async (t
   assert.equal((await fetch(`${limited.url}/metrics`)).status, 429)
 })
 
-test('the request histogram exposes exactly what prom-client\'s own Histogram would for the same requests', async () => {
-  const buckets = [0.001, 0.01, 0.1]
-  const ours = new Registry()
-  const theirs = new Registry()
-  const record = new DurationHistogram('d_seconds', 'h', buckets, ours).record
-  const reference = new Histogram({ name: 'd_seconds', help: 'h', labelNames: ['method', 'route', 'status_code'], buckets, registers: [theirs] })
-  // On a bound, between bounds, above the highest; several methods, routes and status classes (407 and
-  // 404 share 4xx; an unknown method becomes OTHER).
-  const requests: Array<[string, string, number, number]> = [
-    ['GET', '/*', 200, 0.5], ['GET', '/*', 204, 1], ['GET', '/*', 200, 7], ['GET', '/*', 200, 250],
-    ['POST', '/*', 407, 0.01], ['POST', '/*', 404, 100], ['BREW', '__unmatched__', 501, 3]
+/** The buckets operations.md promises, as Prometheus writes their `le` labels. */
+const BUCKETS = ['0.0005', '0.001', '0.0025', '0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2.5', '5', '10', '30', '+Inf']
+
+test('the exposition: every bucket, cumulative, with _sum and _count, per route, method and status class', async (t) => {
+  const { url, port } = await startEcho(t)
+  t.after(() => agent.destroy())
+  const sent: Array<[string, string, string, number]> = [
+    // path, method, route label, status
+    ['/a?echo_status=200', 'GET', '/*', 200], ['/b?echo_status=204', 'GET', '/*', 204], ['/c?echo_status=302', 'GET', '/*', 302],
+    ['/d?echo_status=404', 'GET', '/*', 404], ['/e?echo_status=418', 'GET', '/*', 418], ['/f?echo_status=500', 'GET', '/*', 500],
+    ['/?echo_status=201', 'POST', '/', 201], ['/?echo_status=503', 'PUT', '/', 503], ['/healthz', 'GET', '/healthz', 200]
   ]
-  for (const [method, route, status, ms] of requests) {
-    record(method, route, status, ms)
-    reference.observe({ method: methodLabel(method), route, status_code: `${Math.floor(status / 100)}xx` }, ms / 1000)
+  for (const [path, method, , expected] of sent) assert.equal(await status(port, path, method), expected, path)
+  const undecodable = await rawRequest(port, 'GET /%zz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+  assert.equal(undecodable.status, 200)
+  const want = new Map<string, number>()
+  for (const [, method, route, code] of [...sent, ['', 'GET', '__unmatched__', 200] as const]) {
+    const key = JSON.stringify({ method, route, status_code: `${String(code)[0]}xx` })
+    want.set(key, (want.get(key) ?? 0) + 1)
   }
-  const sorted = (text: string) => text.split('\n').sort().join('\n')
-  assert.equal(sorted(await ours.metrics()), sorted(await theirs.metrics()))
-  assert.match(await ours.metrics(), /d_seconds_bucket\{le="0.001",method="GET",route="\/\*",status_code="2xx"\} 2/)
-  // Scraping twice reports the same totals (nothing is counted twice), and later requests add to them.
-  record('GET', '/*', 200, 0.2)
-  reference.observe({ method: 'GET', route: '/*', status_code: '2xx' }, 0.0002)
-  await ours.metrics()
-  assert.equal(sorted(await ours.metrics()), sorted(await theirs.metrics()))
+  const samples = (await scrape(`${url}/metrics`)).filter(s => s.name.startsWith('http_request_duration_seconds'))
+  const counts = samples.filter(s => s.name === COUNT)
+  assert.deepEqual(new Map(counts.map(s => [JSON.stringify({ method: s.labels.method, route: s.labels.route, status_code: s.labels.status_code }), s.value])), want)
+  for (const c of counts) {
+    const buckets = samples.filter(s => s.name === 'http_request_duration_seconds_bucket' &&
+      s.labels.method === c.labels.method && s.labels.route === c.labels.route && s.labels.status_code === c.labels.status_code)
+    assert.deepEqual(buckets.map(b => b.labels.le), BUCKETS, JSON.stringify(c.labels))
+    for (let i = 1; i < buckets.length; i++) assert.ok(buckets[i].value >= buckets[i - 1].value, 'cumulative')
+    assert.equal(buckets.at(-1)?.value, c.value, '+Inf is the count')
+    // Echoes without a delay answer within a second.
+    assert.equal(buckets[BUCKETS.indexOf('1')].value, c.value)
+    const sum = value(samples, 'http_request_duration_seconds_sum', c.labels) ?? -1
+    assert.ok(sum > 0 && sum < c.value, `sum ${sum} s for ${c.value} requests`)
+  }
+})
+
+test('a target the router cannot decode is timed once, under the unmatched route label', async (t) => {
+  const { url, port } = await startEcho(t)
+  const res = await rawRequest(port, 'GET /%zz?echo_delay=300 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+  assert.equal(res.status, 200)
+  const samples = await scrape(`${url}/metrics`)
+  const labels = { method: 'GET', route: '__unmatched__', status_code: '2xx' }
+  assert.equal(value(samples, COUNT, labels), 1)
+  assert.equal(samples.filter(s => s.name === COUNT && s.labels.route === '__unmatched__').length, 1)
+  // Its real duration (the 300 ms delay), not zero.
+  assert.equal(value(samples, 'http_request_duration_seconds_bucket', { ...labels, le: '0.25' }), 0)
+  assert.equal(value(samples, 'http_request_duration_seconds_bucket', { ...labels, le: '0.5' }), 1)
 })
