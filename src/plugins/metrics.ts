@@ -259,10 +259,6 @@ async function metricsPlugin (app: FastifyInstance) {
   const observe = new DurationHistogram('http_request_duration_seconds',
     'HTTP request duration in seconds, by route pattern (never the raw path), method and status class',
     DURATION_BUCKETS, registry).record
-  app.echoscope.observeResponses((request, reply, elapsedMs) => {
-    // Every response is timed; those no route matched (or the router could not decode) share one label value.
-    observe(request.raw.method, request.routeOptions.url ?? UNMATCHED_ROUTE, reply.statusCode, elapsedMs)
-  })
   if (o.metricsPort === 0) {
     app.get(`${o.systemPrefix}/metrics`, metricsRoute(o.adminToken), scrape(registry))
     return
