@@ -1,15 +1,13 @@
 // Builds the Fastify server (HTTP settings, logger) around the app plugin, and runs it as a process:
 // listen, drain on SIGTERM/SIGINT, exit.
 import { randomUUID } from 'node:crypto'
-import { hostname } from 'node:os'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
 import closeWithGrace from 'close-with-grace'
 import { resolveOptions, type Options } from './config/options.ts'
 import { app } from './app.ts'
-import { RequestLogController, type DirectLines, type ResponseObserver } from './logging/request-log.ts'
-import { stdoutDestination, type BatchedDestination } from './logging/log-destination.ts'
-import { lazyChildLoggerFactory } from './logging/request-logger.ts'
+import { RequestLogController } from './logging/request-log.ts'
+import { flushStdout, loggerOptions } from './logging/logger.ts'
 import { coalesceServer, coalescingResponse } from './perf/write-coalescing.ts'
 import { clientErrorHandler, rejectRequest, requestRejection } from './http/client-error.ts'
 import type { HealthState } from './routes/health.ts'
@@ -28,11 +26,6 @@ declare module 'fastify' {
       tls: TlsMaterial | null
       /** the handler for requests the router cannot match or decode */
       setFallback: (fn: (request: FastifyRequest, reply: FastifyReply) => unknown) => void
-      /**
-       * Runs `fn` when each response is done, from the call Fastify makes to write the request log line:
-       * per-response work without a hook of its own. Requests reaching the fallback (`/%zz`) are seen too.
-       */
-      observeResponses: (fn: ResponseObserver) => void
       /** ports the raw TCP/UDP echo listeners are bound to, in --tcp-port/--udp-port order (filled on ready) */
       transports: { tcp: number[], udp: number[] }
       /** port the separate --metrics-port listener is bound to (set on ready; undefined when metrics are on the main port) */
@@ -49,24 +42,6 @@ declare module 'fastify' {
 function trustProxyOption (tp: Options['trustProxy']): boolean | string | ((addr: string, hop: number) => boolean) {
   if (typeof tp === 'number') return (_addr: string, hop: number) => hop < tp
   return tp
-}
-
-function prettyLogs (opts: Options): boolean {
-  return opts.logFormat === 'pretty' || (opts.logFormat === 'auto' && process.stdout.isTTY === true)
-}
-
-function loggerOptions (opts: Options): FastifyServerOptions['logger'] {
-  if (opts.logLevel === 'silent') return false
-  const pretty = prettyLogs(opts)
-  // Redaction only matters when headers are logged, and it costs on every line, so it is set up only then.
-  const redact = opts.logHeaders ? opts.redactHeaders.map(h => `headers[${JSON.stringify(h.toLowerCase())}]`) : []
-  return {
-    level: opts.logLevel,
-    ...(redact.length > 0 ? { redact: { paths: redact, censor: '[redacted]' } } : {}),
-    ...(pretty
-      ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } }
-      : { stream: stdoutDestination() })
-  }
 }
 
 /**
@@ -97,10 +72,6 @@ function refuseUnknownMethods (fastify: FastifyInstance): void {
   })
 }
 
-function directLines (dest: BatchedDestination): DirectLines {
-  return { dest, base: { pid: process.pid, hostname: hostname() } }
-}
-
 /** A ready-to-listen echoscope server. Options are validated here; a bad one throws ConfigError. */
 export async function buildServer (input: Partial<Options> = {}): Promise<FastifyInstance> {
   const opts = resolveOptions(input)
@@ -119,10 +90,7 @@ export async function buildServer (input: Partial<Options> = {}): Promise<Fastif
   const logController = new RequestLogController({
     logRequests: opts.logRequests,
     logHeaders: opts.logHeaders,
-    quietPaths: new Set([`${opts.systemPrefix}/healthz`, `${opts.systemPrefix}/readyz`]),
-    // Plain JSON logs (pino's defaults: numeric levels, epoch time, pid and hostname) go to the same destination
-    // pino writes to, so the request line can be formatted without pino and still land in order.
-    ...(opts.logLevel !== 'silent' && !prettyLogs(opts) ? { direct: directLines(stdoutDestination()) } : {})
+    quietPaths: new Set([`${opts.systemPrefix}/healthz`, `${opts.systemPrefix}/readyz`])
   })
   const fastify = Fastify({
     ...(tlsHere ? { https: { ...tlsServerOptions(tls), ...httpOptions, ...(opts.http2 ? { allowHTTP1: true } : {}) } } : {}),
@@ -131,9 +99,6 @@ export async function buildServer (input: Partial<Options> = {}): Promise<Fastif
     // Fastify's two lines per request become one, written where Fastify already reports completion
     // (no extra hook on the hot path).
     logController,
-    // request.log becomes pino's child logger only when something logs through it (request-logger.ts).
-    // Without a logger Fastify hands every request the root no-op logger, which costs nothing.
-    ...(opts.logLevel === 'silent' ? {} : { childLoggerFactory: lazyChildLoggerFactory }),
     genReqId: () => randomUUID(),
     requestIdHeader: false,
     // A hop count is valid for proxy-addr (Fastify passes it through) though Fastify's types omit it.
@@ -170,7 +135,9 @@ export async function buildServer (input: Partial<Options> = {}): Promise<Fastif
   })
   // HTTP/2 on --port, or on the --https-port listener (which hands its requests to this server's handling).
   if (tls !== null && opts.http2) refuseUnknownMethods(fastify)
-  fastify.decorate('echoscope', { options: opts, state, stats: createStats(), setFallback: (fn) => { late.echo = fn }, observeResponses: fn => logController.observe(fn), tls, transports: { tcp: [], udp: [] } })
+  // Lines still in the log batch are written when the server closes (and at exit: logger.ts).
+  fastify.addHook('onClose', (_instance, done) => { flushStdout(); done() })
+  fastify.decorate('echoscope', { options: opts, state, stats: createStats(), setFallback: (fn) => { late.echo = fn }, tls, transports: { tcp: [], udp: [] } })
   const tracing = tracingWanted(process.env) ? await setupTracing() : null
   if (tracing !== null) {
     await fastify.register(tracing.plugin)

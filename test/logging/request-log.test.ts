@@ -1,104 +1,79 @@
-// The request log line: written directly (plain JSON logs) it is byte for byte the line pino writes for the
-// same request, whatever the target holds, at every level a request line takes.
+// The request log line, as a real server writes it to stdout: one line per request, with pino's fields
+// and then the request's, at the level the request calls for, whatever the target holds.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { hostname } from 'node:os'
-import { Writable } from 'node:stream'
-import Fastify from 'fastify'
-import pino from 'pino'
-import { rawRequest } from '../helper.ts'
-import { EpochDigits, RequestLogController, putHundredths, putJsonString, putUint } from '../../src/logging/request-log.ts'
-import { BatchedDestination } from '../../src/logging/log-destination.ts'
+import { rawRequest, spawnServer, waitFor } from '../helper.ts'
 
-/** A Fastify app logging through `controller`, pino writing into `lines` (the controller's direct lines too). */
-async function app (lines: string[], direct: boolean) {
-  const sink = new Writable({ write (chunk, _enc, done) { lines.push(String(chunk)); done() } })
-  // Direct lines go through the batch the server uses; each batch's lines are split back into lines.
-  const batch = new BatchedDestination({
-    write (data: Buffer) { lines.push(...data.toString('utf8').split(/(?<=\n)/)); return true },
-    flush (cb) { cb?.() },
-    flushSync () {}
-  })
-  const controller = new RequestLogController({
-    logRequests: true,
-    logHeaders: false,
-    quietPaths: new Set(['/healthz']),
-    ...(direct ? { direct: { dest: batch, base: { pid: process.pid, hostname: hostname() } } } : {})
-  })
-  let n = 0
-  const fastify = Fastify({ loggerInstance: pino({ level: 'debug' }, sink), logController: controller, genReqId: () => `id-${++n}` })
-  fastify.all('/*', (request, reply) => {
-    if (request.url.includes('boom')) throw new Error('boom')
-    reply.code(request.url.includes('teapot') ? 418 : 200).send('ok')
-  })
-  fastify.get('/healthz', () => 'ok')
-  await fastify.listen({ port: 0, host: '127.0.0.1' })
-  return { fastify, port: (fastify.server.address() as { port: number }).port, flush: () => batch.flushSync() }
+// Quotes, backslashes and percent-encoded UTF-8 stay intact in the line; echo_status=500 is a 5xx (an error-level line);
+// /healthz is quiet (debug), with a query too, /healthzz is not.
+const TARGETS = ['/plain', '/q?a=1&b=%22x%22', '/quote"back\\slash', '/%C3%BCn%C3%AF?x=%E2%82%AC', '/teapot?echo_status=418', '/boom?echo_status=500', '/healthz', '/healthz?probe=1', '/healthzz']
+
+interface Line { level: number, time: number, msg: string, reqId?: string, url?: string, [field: string]: unknown }
+
+function lines (output: string): Line[] {
+  return output.trim().split('\n').map(l => JSON.parse(l) as Line)
 }
 
-// Quotes and backslashes are escaped in the line; /boom fails (500: an error-level line); /healthz is quiet (debug).
-const TARGETS = ['/plain', '/q?a=1&b=%22x%22', '/quote"back\\slash', '/%C3%BCn%C3%AF?x=%E2%82%AC', '/teapot', '/healthz', '/healthz?probe=1', '/healthzz', '/boom']
-
-function normalise (line: string): string {
-  return line.replace(/"time":\d+/, '"time":0').replace(/"responseTime":[\d.]+/, '"responseTime":0')
-}
-
-test('the direct request line is the line pino writes, byte for byte, for every kind of target and level', async (t) => {
-  const viaPino: string[] = []
-  const direct: string[] = []
-  const started = Date.now()
-  const a = await app(viaPino, false)
-  const b = await app(direct, true)
-  t.after(() => Promise.all([a.fastify.close(), b.fastify.close()]))
+async function requestAll (port: number): Promise<string[]> {
+  const ids: string[] = []
   for (const target of TARGETS) {
-    for (const { port } of [a, b]) {
-      const res = await rawRequest(port, `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`)
-      assert.ok(res.status > 0, target)
-    }
+    const res = await rawRequest(port, Buffer.from(`GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`))
+    assert.ok(res.status > 0, target)
+    const id = res.headers.get('x-request-id')?.[0]
+    assert.ok(id !== undefined, target)
+    ids.push(id)
   }
-  await new Promise(resolve => setTimeout(resolve, 20))
-  b.flush()
-  const requests = (lines: string[]) => lines.filter(l => l.includes('"msg":"request"')).map(normalise)
-  assert.equal(requests(viaPino).length, TARGETS.length)
-  assert.deepEqual(requests(direct), requests(viaPino))
-  // The health probe is logged at debug (20), with a query too, a 500 at error (50), the rest at info (30).
-  assert.match(requests(direct).find(l => l.includes('"url":"/healthz"')) ?? '', /^\{"level":20,/)
-  assert.match(requests(direct).find(l => l.includes('"url":"/healthz?probe=1"')) ?? '', /^\{"level":20,/)
-  assert.match(requests(direct).find(l => l.includes('"url":"/healthzz"')) ?? '', /^\{"level":30,/)
-  assert.match(requests(direct).find(l => l.includes('"url":"/boom"')) ?? '', /^\{"level":50,.*"statusCode":500,/)
-  assert.ok(requests(direct).some(l => l.includes('"url":"/quote\\"back\\\\slash"')), 'quote and backslash escaped')
-  for (const line of direct.filter(l => l.includes('"msg":"request"'))) {
-    const time = (JSON.parse(line) as { time: number }).time
-    assert.ok(Number.isInteger(time) && time >= started && time <= Date.now(), `time ${time} is when the request was logged`)
+  return ids
+}
+
+test('one line per request, pino\'s fields then the request\'s, at debug for probes, error for a 5xx', async (t) => {
+  const { child, port, output } = await spawnServer(['--log-level', 'debug'])
+  t.after(() => child.kill('SIGKILL'))
+  const started = Date.now()
+  const ids = await requestAll(port)
+  await waitFor(() => ids.every(id => output().includes(id)))
+  const byId = new Map(lines(output()).filter(l => l.msg === 'request').map(l => [l.reqId, l]))
+  assert.equal(lines(output()).filter(l => ids.includes(String(l.reqId))).length, TARGETS.length, 'one line for each, nothing else')
+  for (const [i, target] of TARGETS.entries()) {
+    const line = byId.get(ids[i])
+    assert.ok(line !== undefined, target)
+    assert.deepEqual(Object.keys(line), ['level', 'time', 'pid', 'hostname', 'reqId', 'method', 'url', 'statusCode', 'ip', 'responseTime', 'msg'], target)
+    assert.equal(line.url, target)
+    assert.equal(line.method, 'GET')
+    assert.equal(line.ip, '127.0.0.1')
+    assert.equal(line.pid, child.pid)
+    assert.equal(line.hostname, hostname())
+    assert.ok(typeof line.responseTime === 'number' && line.responseTime >= 0)
+    assert.ok(Number.isInteger(line.time) && line.time >= started && line.time <= Date.now(), `time ${line.time} is when the request was logged`)
   }
-  assert.match(requests(direct)[0], new RegExp(`^\\{"level":30,"time":0,"pid":${process.pid},"hostname":${JSON.stringify(hostname())},"reqId":"id-1","method":"GET","url":"/plain","statusCode":200,"ip":"127.0.0.1","responseTime":0,"msg":"request"\\}\\n$`))
+  const level = (target: string) => byId.get(ids[TARGETS.indexOf(target)])?.level
+  assert.equal(level('/plain'), 30)
+  assert.equal(level('/teapot?echo_status=418'), 30)
+  assert.equal(byId.get(ids[TARGETS.indexOf('/teapot?echo_status=418')])?.statusCode, 418)
+  assert.equal(level('/boom?echo_status=500'), 50)
+  assert.equal(level('/healthz'), 20)
+  assert.equal(level('/healthz?probe=1'), 20)
+  assert.equal(level('/healthzz'), 30)
 })
 
-test('numbers and strings are encoded exactly as JavaScript and JSON.stringify print them', () => {
-  const buf = Buffer.alloc(4096)
-  const ms = [0, 0.001, 0.004, 0.005, 0.07, 0.1, 0.125, 1, 1.005, 9.99, 10, 12.5, 99.994, 100, 1234.56, 86400000.01, 3600000 * 24 * 365]
-  for (let i = 0; i < 2000; i++) ms.push(Math.random() * 10 ** Math.floor(Math.random() * 9))
-  for (const x of ms) {
-    const hundredths = Math.round(x * 100)
-    assert.equal(buf.toString('latin1', 0, putHundredths(buf, 0, hundredths)), String(hundredths / 100), `${x} ms`)
-  }
-  for (const n of [0, 7, 10, 99, 100, 200, 599, Date.now(), Number.MAX_SAFE_INTEGER]) {
-    assert.equal(buf.toString('latin1', 0, putUint(buf, 0, n)), String(n))
-  }
-  for (const s of ['', 'id-1', 'GET', '/a?b=c&d=%22', '/quote"back\\slash', 'tab\there', 'del\u007f', 'ünï€', '\u00c3\u00bc', '\ud83d\ude00', 'lone\ud800', '::ffff:127.0.0.1']) {
-    assert.equal(buf.toString('utf8', 0, putJsonString(buf, 0, s)), JSON.stringify(s), s)
-  }
-})
+test('at the default level the health probes are not logged; --no-log-requests logs no request at all', async (t) => {
+  const { child, port, output } = await spawnServer([])
+  t.after(() => child.kill('SIGKILL'))
+  const ids = await requestAll(port)
+  const logged = (id: string) => output().includes(id)
+  await waitFor(() => logged(ids[TARGETS.indexOf('/healthzz')]))
+  // /healthzz was the last request: the probes before it would have been written by now.
+  assert.ok(!logged(ids[TARGETS.indexOf('/healthz')]) && !logged(ids[TARGETS.indexOf('/healthz?probe=1')]), output())
+  assert.equal(lines(output()).filter(l => l.msg === 'request').length, TARGETS.length - 2)
 
-test('line times are the epoch milliseconds as JavaScript prints them, across second boundaries and eras', () => {
-  const digits = new EpochDigits()
-  const buf = Buffer.alloc(32)
-  const now = Date.now()
-  const samples = [now, now + 1, now + 999, now + 1000, now - 1, 1_700_000_000_000, 1_700_000_000_999, 1_700_000_001_000,
-    1_700_000_000_005, 1_700_000_000_050, 999_999_999_999, 1_000_000_000_000, 0, 7, 9_999_999_999_999, 10_000_000_000_000]
-  for (let i = 0; i < 5000; i++) samples.push(now + Math.floor(Math.random() * 5000))
-  for (const ms of samples) {
-    const end = digits.put(buf, 3, ms)
-    assert.equal(buf.toString('latin1', 3, end), String(ms))
-  }
+  const quiet = await spawnServer(['--no-log-requests'])
+  t.after(() => quiet.child.kill('SIGKILL'))
+  await requestAll(quiet.port)
+  // SIGTERM writes whatever is pending and exits: everything this server was going to log is out then.
+  const exited = new Promise(resolve => quiet.child.on('exit', resolve))
+  quiet.child.kill('SIGTERM')
+  await exited
+  assert.ok(quiet.output().includes('shutting down'), quiet.output())
+  assert.deepEqual(lines(quiet.output()).filter(l => l.reqId !== undefined), [], quiet.output())
 })
