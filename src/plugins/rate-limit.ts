@@ -50,11 +50,11 @@ const MAX_RAW_KEY = 64
 const EXEMPT = 'exempt'
 
 /** --rate-limit-allow group names → the ipaddr.js range() names they cover. */
-const ADDRESS_GROUPS: Record<string, string[]> = {
-  loopback: ['loopback'],
-  linklocal: ['linkLocal'],
-  uniquelocal: ['private', 'uniqueLocal']
-}
+const ADDRESS_GROUPS = new Map([
+  ['loopback', ['loopback']],
+  ['linklocal', ['linkLocal']],
+  ['uniquelocal', ['private', 'uniqueLocal']]
+])
 
 type Address = ipaddr.IPv4 | ipaddr.IPv6
 
@@ -88,7 +88,7 @@ export function parseAllowList (entries: string[]): AllowList {
   const list: AllowList = { ranges: new Set(), cidrs: [], values: new Set() }
   for (const raw of entries) {
     const entry = raw.trim()
-    const group = ADDRESS_GROUPS[entry.toLowerCase()]
+    const group = ADDRESS_GROUPS.get(entry.toLowerCase())
     const range = group === undefined ? parseRange(entry) : null
     if (group !== undefined) group.forEach(name => list.ranges.add(name))
     else if (range !== null) list.cidrs.push(range)

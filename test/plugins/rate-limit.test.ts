@@ -280,6 +280,10 @@ test('addresses: IPv4 and IPv6 parsing, IPv4-mapped addresses, IPv6 keyed by /64
   for (const ip of ['172.32.0.1', '11.0.0.1', '198.51.101.1', '2001:db8:10::1', '203.0.113.6', '8.8.8.8', '2606:4700::1111']) {
     assert.notEqual(addressKey(ip, allow), null, ip)
   }
+  const linkLocal = parseAllowList(['LinkLocal', 'constructor'])
+  assert.deepEqual([...linkLocal.values], ['constructor'], 'group names in any case; any other word is a value')
+  for (const ip of ['169.254.1.1', 'fe80::1%eth0', 'febf::1']) assert.equal(addressKey(ip, linkLocal), null, ip)
+  for (const ip of ['169.255.0.1', 'fec0::1', '127.0.0.1']) assert.notEqual(addressKey(ip, linkLocal), null, ip)
   assert.equal(addressKey('0.0.0.1', parseAllowList(['0.0.0.0/0'])), null)
   assert.equal(addressKey('10.0.0.1', parseAllowList(['::ffff:10.0.0.0/104'])), null)
   // Mapped clients (a dual-stack listener) match IPv4 ranges, whichever way the range is written.
