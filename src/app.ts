@@ -1,5 +1,5 @@
 // The whole echoscope application as one Fastify plugin. Plugins are registered in a fixed, visible order.
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Options } from './config/options.ts'
 import errorHandler from './plugins/error-handler.ts'
 import transports from './plugins/transports.ts'
@@ -7,7 +7,7 @@ import httpsListener from './plugins/https-listener.ts'
 import websocketPlugin, { type WebsocketPluginOptions } from './plugins/websocket.ts'
 import metrics from './plugins/metrics.ts'
 import openapi from './plugins/openapi.ts'
-import rateLimit from './plugins/rate-limit.ts'
+import rateLimit, { type RateLimitOptions } from './plugins/rate-limit.ts'
 import type { TransportStats } from './transports/stats.ts'
 import type { Tracer } from '@opentelemetry/api'
 import history from './plugins/history.ts'
@@ -36,6 +36,17 @@ export function websocketOptions (opts: Options, stats: TransportStats, tracer: 
     allowedOrigins: opts.wsAllowedOrigins,
     stats,
     tracer
+  }
+}
+
+export function rateLimitOptions (opts: Options): RateLimitOptions {
+  return {
+    rateLimitMax: opts.rateLimitMax,
+    rateLimitWindow: opts.rateLimitWindow,
+    rateLimitKey: opts.rateLimitKey,
+    rateLimitAllow: opts.rateLimitAllow,
+    rateLimitHeaders: opts.rateLimitHeaders,
+    redisUrl: opts.redisUrl
   }
 }
 
@@ -90,23 +101,35 @@ export async function app (fastify: FastifyInstance, opts: AppOptions) {
   }
 
   // Routes registered after this are limited: the echo (HTTP and WebSocket upgrades).
-  await fastify.register(rateLimit)
+  await fastify.register(rateLimit, rateLimitOptions(opts))
 
   // The echo last: it answers everything the system paths do not, including request targets the
   // router cannot match (absolute-form, `*`, over-long paths), through the not-found handler.
   await fastify.register(echoRoutes, echoOpts)
-  const fallback = makeEchoHandler(echoOpts)
-  const limit = fastify.hasDecorator('echoscopeRateLimit') ? fastify.echoscopeRateLimit.hook : undefined
-  fastify.setNotFoundHandler(limit === undefined ? {} : { preHandler: limit }, fallback)
+  // Requests the router cannot match reach the echo through the not-found handler, and targets Fastify
+  // cannot decode (`/%zz`, over-long parameters) through frameworkErrors: no route hook reaches either, so
+  // the limiter runs here, as its hook (the plugin's `rateLimit()`, one budget with the routes).
+  const echo = makeEchoHandler(echoOpts)
+  const limit = fastify.hasDecorator('rateLimit') ? fastify.rateLimit() : null
+  const fallback = async (request: FastifyRequest, reply: FastifyReply) => {
+    try {
+      if (limit !== null) {
+        await limit.call(fastify, request, reply)
+        fastify.echoscopeRateLimit.finishHeaders(reply)
+      }
+      echo(request, reply)
+    } catch (err) {
+      // A 429, or a bad control: frameworkErrors has no error handling of its own.
+      reply.send(err)
+    }
+    // The echo may answer later (a body still arriving): Fastify waits for the reply.
+    return reply
+  }
+  fastify.setNotFoundHandler(fallback)
   const { observeUnrouted } = fastify.echoscopeMetrics
-  fastify.echoscope.setFallback(async (request, reply) => {
+  fastify.echoscope.setFallback((request, reply) => {
     // Fastify runs no hooks for these, so the metrics plugin's onResponse hook cannot time them.
     observeUnrouted(request, reply)
-    // frameworkErrors has no error handling of its own: a bad control must still become its 400.
-    try {
-      return await fallback(request, reply)
-    } catch (err) {
-      return reply.send(err)
-    }
+    return fallback(request, reply)
   })
 }

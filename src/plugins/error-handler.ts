@@ -14,6 +14,9 @@ async function errorHandler (app: FastifyInstance) {
     // A body we did not read (413) must not be left on a keep-alive connection.
     if (status === 413) reply.header('connection', 'close')
     reply.header('x-request-id', request.id)
+    // Headers an error carries (a 429's RateLimit headers), as Fastify's own error handler sets them.
+    const { headers } = err as { headers?: Record<string, string> }
+    if (headers !== undefined) reply.headers(headers)
     reply.code(status).type('application/json; charset=utf-8').send({
       statusCode: status,
       ...(err.code && status < 500 ? { code: err.code } : {}),

@@ -51,7 +51,9 @@ export function redisRateLimitStore (link: RedisLink, hooks: RedisStoreHooks, pr
   function settle (pending: Promise<[number, number]>, cb: Callback) {
     pending.then(([current, ttl]) => {
       link.answered()
-      cb(null, { current, ttl })
+      // A counted request always has time left (PTTL says 0 in its last millisecond): a ttl of 0 is what
+      // the plugin reports for a lookup that failed.
+      cb(null, { current, ttl: current > 0 ? Math.max(1, ttl) : ttl })
     }, (err: Error) => {
       link.failed(err)
       hooks.onError(err)

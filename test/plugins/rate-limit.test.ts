@@ -6,7 +6,7 @@ import { request as httpRequest, type IncomingHttpHeaders } from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
 import WebSocket from 'ws'
 import { rawRequest, startEcho } from '../helper.ts'
-import { addressKey, parseAllowList, parseIPv4, parseIPv6 } from '../../src/plugins/rate-limit.ts'
+import { addressKey, parseAllowList } from '../../src/plugins/rate-limit.ts'
 
 interface Res { status: number, headers: IncomingHttpHeaders, body: string }
 
@@ -187,6 +187,57 @@ test('targets the router cannot match (absolute-form, undecodable) are limited l
   }
 })
 
+test('behind a trusted proxy the allow list and the key are those of the forwarded client, not the proxy', async (t) => {
+  // Default allow list (loopback, private networks): the proxy itself is on loopback, its clients are not.
+  const { port } = await startEcho(t, { rateLimitMax: 1, trustProxy: 'loopback', rateLimitHeaders: true })
+  const xff = (ip: string) => ({ headers: { 'x-forwarded-for': ip } })
+  assert.deepEqual(await statuses(port, 2, '/', xff('198.51.100.7')), [200, 429])
+  assert.deepEqual(await statuses(port, 2, '/', xff('2001:db8:1:2::7')), [200, 429])
+  // Another address in the same /64 is the same client; mapped IPv4 is the IPv4 client.
+  assert.deepEqual(await statuses(port, 1, '/', xff('2001:db8:1:2::8')), [429])
+  assert.deepEqual(await statuses(port, 1, '/', xff('::ffff:198.51.100.7')), [429])
+  const privateClient = await send(port, '/', xff('10.1.2.3, 198.51.100.7'))
+  assert.equal(privateClient.status, 429, 'only the nearest untrusted hop counts')
+  for (const ip of ['10.1.2.3', '::ffff:192.168.1.1', 'fd00::1']) {
+    const res = await send(port, '/', xff(ip))
+    assert.equal(res.status, 200, ip)
+    assert.equal(res.headers['x-ratelimit-limit'], undefined, `${ip} is not counted`)
+  }
+  // The proxy's own requests (no X-Forwarded-For) are loopback: exempt.
+  assert.deepEqual(await statuses(port, 3), [200, 200, 200])
+})
+
+test('a 429 outside the routes (absolute-form, undecodable target) carries the same headers and body as on a route', async (t) => {
+  const { port } = await startEcho(t, { rateLimitMax: 1, rateLimitAllow: [], rateLimitHeaders: true })
+  // Under the limit, an absolute-form POST is echoed with its body, and with the RateLimit headers.
+  const body = '{"order":42}'
+  const served = await rawRequest(port, `POST http://example.test/orders HTTP/1.1\r\nHost: example.test\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`)
+  assert.equal(served.status, 200)
+  assert.deepEqual(JSON.parse(served.body.toString()).body, { order: 42 })
+  assert.equal(served.headers.get('ratelimit-policy')?.[0], '"echo";q=1;w=60')
+  assert.match(served.headers.get('ratelimit')?.[0] ?? '', /^"echo";r=0;t=\d+$/)
+
+  const routed = await send(port, '/orders')
+  assert.equal(routed.status, 429)
+  for (const target of ['http://example.test/orders', '*', '/%zz']) {
+    const res = await rawRequest(port, `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`)
+    assert.equal(res.status, 429, target)
+    assert.match(res.headers.get('content-type')?.[0] ?? '', /^application\/json/, target)
+    const json = JSON.parse(res.body.toString())
+    assert.deepEqual(Object.keys(json).sort(), ['error', 'message', 'statusCode'], target)
+    assert.match(json.message, /^rate limit exceeded: more than 1 requests per 60 s from one client; retry in \d+ s$/, target)
+    for (const name of ['x-ratelimit-limit', 'x-ratelimit-remaining', 'ratelimit-policy']) {
+      assert.equal(res.headers.get(name)?.[0], String(routed.headers[name]), `${target} ${name}`)
+    }
+    const retryAfter = res.headers.get('retry-after')?.[0]
+    assert.ok(Number(retryAfter) >= 1, target)
+    assert.equal(res.headers.get('x-ratelimit-reset')?.[0], retryAfter, target)
+    assert.equal(res.headers.get('ratelimit')?.[0], `"echo";r=0;t=${retryAfter}`, target)
+    assert.ok(res.headers.get('x-request-id')?.[0], target)
+  }
+  assert.equal(await metric(port, 'echoscope_rate_limited_total'), 4)
+})
+
 test('--rate-limit-max 0 registers no limiter at all', async (t) => {
   const { port } = await startEcho(t, { rateLimitMax: 0, rateLimitAllow: [], rateLimitHeaders: true })
   const res = await send(port, '/')
@@ -196,18 +247,24 @@ test('--rate-limit-max 0 registers no limiter at all', async (t) => {
 })
 
 test('addresses: IPv4 and IPv6 parsing, IPv4-mapped addresses, IPv6 keyed by /64, allow ranges', () => {
-  assert.equal(parseIPv4('10.1.2.3'), 10 * 2 ** 24 + 1 * 2 ** 16 + 2 * 2 ** 8 + 3)
-  assert.equal(parseIPv4('255.255.255.255'), 2 ** 32 - 1)
-  for (const bad of ['256.1.1.1', '1.2.3', '1.2.3.4.5', '1..2.3', '1.2.3.4 ', 'a.b.c.d', '', '1234.1.1.1']) assert.equal(parseIPv4(bad), -1, bad)
-  assert.deepEqual(parseIPv6('::'), [0, 0, 0, 0, 0, 0, 0, 0])
-  assert.deepEqual(parseIPv6('2001:db8::1'), [0x2001, 0xdb8, 0, 0, 0, 0, 0, 1])
-  assert.deepEqual(parseIPv6('::ffff:10.0.0.1'), [0, 0, 0, 0, 0, 0xffff, 0x0a00, 1])
-  assert.deepEqual(parseIPv6('64:ff9b::192.0.2.1'), [0x64, 0xff9b, 0, 0, 0, 0, 0xc000, 0x0201])
-  assert.deepEqual(parseIPv6('fe80::1%eth0'), [0xfe80, 0, 0, 0, 0, 0, 0, 1])
-  assert.deepEqual(parseIPv6('1:2:3:4:5:6:7:8'), [1, 2, 3, 4, 5, 6, 7, 8])
-  for (const bad of ['1:2:3', '1::2::3', ':::', '1:2:3:4:5:6:7:8:9', '1:2:3:4:5:6:7::8', 'g::1', '12345::', '::1.2.3', 'localhost']) assert.equal(parseIPv6(bad), null, bad)
-
   const none = parseAllowList([])
+  // Only strict addresses are addresses: anything else is a raw key, never read as some other address.
+  for (const ip of ['10.1.2.3', '255.255.255.255']) assert.equal(addressKey(ip, none), 'ip:' + ip)
+  for (const bad of ['256.1.1.1', '1.2.3', '1.2.3.4.5', '1..2.3', '1.2.3.4 ', 'a.b.c.d', '', '1234.1.1.1', '127.1', '010.1.1.1']) {
+    assert.equal(addressKey(bad, none), 'ip:' + bad, bad)
+    assert.notEqual(addressKey(bad, parseAllowList(['0.0.0.0/0', '::/0'])), null, bad)
+  }
+  assert.equal(addressKey('::', none), 'ip:0:0:0:0::/64')
+  assert.equal(addressKey('2001:db8::1', none), 'ip:2001:db8:0:0::/64')
+  assert.equal(addressKey('::ffff:10.0.0.1', none), 'ip:10.0.0.1')
+  assert.equal(addressKey('::FFFF:a00:1', none), 'ip:10.0.0.1', 'a mapped address in any spelling')
+  assert.equal(addressKey('64:ff9b::192.0.2.1', none), 'ip:64:ff9b:0:0::/64')
+  assert.equal(addressKey('fe80::1%eth0', none), 'ip:fe80:0:0:0::/64', 'the zone is not part of the key')
+  assert.equal(addressKey('1:2:3:4:5:6:7:8', none), 'ip:1:2:3:4::/64')
+  for (const bad of ['1:2:3', '1::2::3', ':::', '1:2:3:4:5:6:7:8:9', '1:2:3:4:5:6:7::8', 'g::1', '12345::', '::1.2.3', 'localhost']) {
+    assert.equal(addressKey(bad, none), 'ip:' + bad, bad)
+  }
+
   assert.equal(addressKey('203.0.113.9', none), 'ip:203.0.113.9')
   assert.equal(addressKey('::ffff:203.0.113.9', none), 'ip:203.0.113.9', 'dual-stack sockets report IPv4 as mapped IPv6')
   assert.equal(addressKey('2001:db8:1:2:aaaa::1', none), 'ip:2001:db8:1:2::/64')
@@ -223,7 +280,18 @@ test('addresses: IPv4 and IPv6 parsing, IPv4-mapped addresses, IPv6 keyed by /64
   for (const ip of ['172.32.0.1', '11.0.0.1', '198.51.101.1', '2001:db8:10::1', '203.0.113.6', '8.8.8.8', '2606:4700::1111']) {
     assert.notEqual(addressKey(ip, allow), null, ip)
   }
+  const linkLocal = parseAllowList(['LinkLocal', 'constructor'])
+  assert.deepEqual([...linkLocal.values], ['constructor'], 'group names in any case; any other word is a value')
+  for (const ip of ['169.254.1.1', 'fe80::1%eth0', 'febf::1']) assert.equal(addressKey(ip, linkLocal), null, ip)
+  for (const ip of ['169.255.0.1', 'fec0::1', '127.0.0.1']) assert.notEqual(addressKey(ip, linkLocal), null, ip)
   assert.equal(addressKey('0.0.0.1', parseAllowList(['0.0.0.0/0'])), null)
   assert.equal(addressKey('10.0.0.1', parseAllowList(['::ffff:10.0.0.0/104'])), null)
+  // Mapped clients (a dual-stack listener) match IPv4 ranges, whichever way the range is written.
+  for (const range of ['10.0.0.0/8', '::ffff:10.0.0.0/104', '::ffff:a00:0/104']) {
+    const list = parseAllowList([range])
+    assert.deepEqual([...list.values], [], range)
+    for (const ip of ['10.1.2.3', '::ffff:10.1.2.3', '0:0:0:0:0:ffff:a01:203']) assert.equal(addressKey(ip, list), null, `${ip} in ${range}`)
+    for (const ip of ['11.1.2.3', '::ffff:11.1.2.3', '::a01:203']) assert.notEqual(addressKey(ip, list), null, `${ip} not in ${range}`)
+  }
   assert.deepEqual([...parseAllowList(['10.0.0.0/33', '1.2.3.4/x']).values], ['10.0.0.0/33', '1.2.3.4/x'], 'not ranges: taken as header values')
 })
