@@ -61,7 +61,7 @@ export async function app (fastify: FastifyInstance, opts: AppOptions) {
   const prefix = opts.systemPrefix
   await fastify.register(errorHandler)
   // Raw TCP/UDP echo listeners (only when --tcp-port/--udp-port are given): opened on ready, closed on close.
-  await fastify.register(transports)
+  await fastify.register(transports, { ...opts, stats: fastify.echoscope.stats, tls: fastify.echoscope.tls })
   // HTTPS on its own port when --https-port is given beside the plain --port.
   await fastify.register(httpsListener)
 
