@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Options } from './config/options.ts'
 import errorHandler from './plugins/error-handler.ts'
 import transports from './plugins/transports.ts'
-import httpsListener from './plugins/https-listener.ts'
+import httpsListener, { type HttpsListener } from './plugins/https-listener.ts'
 import websocketPlugin, { type WebsocketPluginOptions } from './plugins/websocket.ts'
 import metrics from './plugins/metrics.ts'
 import openapi from './plugins/openapi.ts'
@@ -23,6 +23,8 @@ export interface AppOptions extends Options {
   state: HealthState
   /** set when OTEL_* configures tracing: WebSocket messages get spans too */
   tracer: Tracer | null
+  /** the --https-port server, made beside the main one (null without --https-port) */
+  httpsListener: HttpsListener | null
 }
 
 export function websocketOptions (opts: Options, stats: TransportStats, tracer: Tracer | null = null): WebsocketPluginOptions {
@@ -72,9 +74,9 @@ export async function app (fastify: FastifyInstance, opts: AppOptions) {
   const prefix = opts.systemPrefix
   await fastify.register(errorHandler)
   // Raw TCP/UDP echo listeners (only when --tcp-port/--udp-port are given): opened on ready, closed on close.
-  await fastify.register(transports)
+  await fastify.register(transports, { ...opts, stats: fastify.echoscope.stats, tls: fastify.echoscope.tls })
   // HTTPS on its own port when --https-port is given beside the plain --port.
-  await fastify.register(httpsListener)
+  if (opts.httpsListener !== null) await fastify.register(httpsListener, { listener: opts.httpsListener, host: opts.host, port: opts.httpsPort })
 
   // Recent requests (memory, or shared through Redis) for /requests and /inspect.
   await fastify.register(history, { historySize: opts.historySize, historyBodyLimit: opts.historyBodyLimit, redactHeaders: opts.redactHeaders, redisUrl: opts.redisUrl })

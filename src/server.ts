@@ -1,19 +1,21 @@
 // Builds the Fastify server (HTTP settings, logger) around the app plugin, and runs it as a process:
 // listen, drain on SIGTERM/SIGINT, exit.
 import { randomUUID } from 'node:crypto'
-import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import { createServer as createHttpServer, type Server } from 'node:http'
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
+import { createSecureServer, type Http2SecureServer } from 'node:http2'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
 import closeWithGrace from 'close-with-grace'
 import { resolveOptions, type Options } from './config/options.ts'
 import { app } from './app.ts'
 import { RequestLogController } from './logging/request-log.ts'
 import { flushStdout, loggerOptions } from './logging/logger.ts'
-import { coalesceServer, coalescingResponse } from './perf/write-coalescing.ts'
 import { clientErrorHandler, rejectRequest, requestRejection } from './http/client-error.ts'
 import type { HealthState } from './routes/health.ts'
 import { createStats, type Stats } from './transports/stats.ts'
 import { loadTls, tlsServerOptions, type TlsMaterial } from './config/tls.ts'
 import { setupTracing, tracingWanted } from './plugins/tracing.ts'
+import { createHttpsListener, type HttpsListener, type RequestHandler, type WriteCoalescing } from './plugins/https-listener.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -48,28 +50,64 @@ function trustProxyOption (tp: Options['trustProxy']): boolean | string | ((addr
  * HTTP/2 lets a client send any token as its method. Fastify cannot route a method it does not know, and
  * then logs two warnings with its whole route tree for each such request: a log flood any client could
  * start. Those requests get 501 (RFC 9110 §15.6.2) before they reach Fastify. (HTTP/1.1 needs no guard:
- * Node's parser only passes the methods the echo registers.)
+ * Node's parser only passes the methods the echo registers.) `known` is filled when the app is ready.
  */
-function refuseUnknownMethods (fastify: FastifyInstance): void {
-  fastify.addHook('onReady', async () => {
-    const known = new Set(fastify.supportedMethods)
-    const server = fastify.server
-    const handlers = server.listeners('request') as Array<(req: IncomingMessage, res: ServerResponse) => void>
-    server.removeAllListeners('request')
-    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-      if (known.has(req.method ?? '')) {
-        for (const handler of handlers) handler(req, res)
-        return
-      }
-      const body = JSON.stringify({
-        statusCode: 501,
-        error: 'Not Implemented',
-        message: `method ${JSON.stringify(req.method)} is not one echoscope can route; it echoes the methods Node's HTTP/1.1 parser knows`
-      })
-      res.writeHead(501, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) })
-      res.end(body)
+function refusingUnknownMethods (handler: RequestHandler, known: ReadonlySet<string>): RequestHandler {
+  return (req, res) => {
+    if (known.has(req.method ?? '')) {
+      handler(req, res)
+      return
+    }
+    const body = JSON.stringify({
+      statusCode: 501,
+      error: 'Not Implemented',
+      message: `method ${JSON.stringify(req.method)} is not one echoscope can route; it echoes the methods Node's HTTP/1.1 parser knows`
     })
-  })
+    res.writeHead(501, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) })
+    res.end(body)
+  }
+}
+
+/**
+ * --coalesce-writes: write-coalescing.ts overrides an internal method of node:http's ServerResponse, so it
+ * is loaded only when asked for; without it the servers use node:http's own ServerResponse.
+ */
+async function writeCoalescing (opts: Options): Promise<WriteCoalescing | null> {
+  if (!opts.coalesceWrites) return null
+  const { coalesceServer, coalescingResponse } = await import('./perf/write-coalescing.ts')
+  return { ServerResponse: coalescingResponse, coalesceServer }
+}
+
+/** Settings Fastify applies to the servers it makes itself; it has resolved them in the options it hands serverFactory. */
+interface FastifyServerSettings {
+  keepAliveTimeout: number
+  requestTimeout: number
+  http2SessionTimeout: number
+}
+
+/**
+ * The server on --port: plain HTTP, HTTPS when a certificate is given and no --https-port, HTTP/2 with
+ * HTTP/1.1 fallback by ALPN with --http2. Fastify's own settings for its servers are applied as it would.
+ */
+function mainServer (opts: Options, tls: TlsMaterial | null, coalescing: WriteCoalescing | null, handler: RequestHandler, fastifyOpts: FastifyServerSettings): Server | HttpsServer | Http2SecureServer {
+  // A request without Host is refused by an onRequest hook (client-error.ts), with the JSON error and a log
+  // line; node:http's own check would answer a bare 400 before Fastify sees the request.
+  const httpOptions = { maxHeaderSize: opts.maxHeaderSize, headersTimeout: opts.headersTimeout, requireHostHeader: false }
+  // TLS on --port itself unless --https-port puts it on a listener of its own (plugins/https-listener.ts).
+  const tlsHere = tls !== null && opts.httpsPort === 0
+  if (tlsHere && opts.http2) {
+    const h2 = createSecureServer({ ...tlsServerOptions(tls), ...httpOptions, allowHTTP1: true }, handler as never)
+    // As Fastify does for the HTTP/2 servers it makes: an idle session is closed after http2SessionTimeout.
+    h2.on('session', session => session.setTimeout(fastifyOpts.http2SessionTimeout, () => session.close()))
+    return h2
+  }
+  // With --coalesce-writes, responses finished in one event-loop turn are written together at its end.
+  const h1Options = coalescing !== null ? { ...httpOptions, ServerResponse: coalescing.ServerResponse } : httpOptions
+  const h1 = tlsHere ? createHttpsServer({ ...tlsServerOptions(tls), ...h1Options }, handler) : createHttpServer(h1Options, handler)
+  h1.keepAliveTimeout = fastifyOpts.keepAliveTimeout
+  h1.requestTimeout = fastifyOpts.requestTimeout
+  coalescing?.coalesceServer(h1)
+  return h1
 }
 
 /** A ready-to-listen echoscope server. Options are validated here; a bad one throws ConfigError. */
@@ -81,20 +119,33 @@ export async function buildServer (input: Partial<Options> = {}): Promise<Fastif
     echo: (_request, reply) => reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: 'bad URL' })
   }
   const tls = await loadTls(opts)
-  // Responses finished in one event-loop turn are written together at its end (write-coalescing.ts).
-  // A request without Host is refused by an onRequest hook (client-error.ts), with the JSON error and a log
-  // line; node:http's own check would answer a bare 400 before Fastify sees the request.
-  const httpOptions = { maxHeaderSize: opts.maxHeaderSize, headersTimeout: opts.headersTimeout, requireHostHeader: false, ServerResponse: coalescingResponse }
-  // TLS on --port itself unless --https-port puts it on a listener of its own (plugins/https-listener.ts).
-  const tlsHere = tls !== null && opts.httpsPort === 0
+  const coalescing = await writeCoalescing(opts)
+  // The methods the HTTP/2 guard lets through, filled on ready when every method is registered.
+  const knownMethods = new Set<string>()
+  const made: { https: HttpsListener | null } = { https: null }
   const logController = new RequestLogController({
     logRequests: opts.logRequests,
     logHeaders: opts.logHeaders,
     quietPaths: new Set([`${opts.systemPrefix}/healthz`, `${opts.systemPrefix}/readyz`])
   })
   const fastify = Fastify({
-    ...(tlsHere ? { https: { ...tlsServerOptions(tls), ...httpOptions, ...(opts.http2 ? { allowHTTP1: true } : {}) } } : {}),
-    ...(tlsHere && opts.http2 ? { http2: true } : {}),
+    // The servers are made here (main and --https-port), so both serve with Fastify's own handler.
+    serverFactory: (handler: RequestHandler, fastifyOpts: Record<string, unknown>) => {
+      const h = tls !== null && opts.http2 ? refusingUnknownMethods(handler, knownMethods) : handler
+      const main = mainServer(opts, tls, coalescing, h, fastifyOpts as unknown as FastifyServerSettings)
+      if (tls !== null && opts.httpsPort > 0) {
+        made.https = createHttpsListener({
+          tls,
+          http2: opts.http2,
+          maxHeaderSize: opts.maxHeaderSize,
+          headersTimeout: opts.headersTimeout,
+          requestTimeout: opts.requestTimeout,
+          keepAliveTimeout: opts.keepAliveTimeout,
+          coalescing
+        }, h, main)
+      }
+      return main
+    },
     logger: loggerOptions(opts),
     // Fastify's two lines per request become one, written where Fastify already reports completion
     // (no extra hook on the hot path).
@@ -106,7 +157,6 @@ export async function buildServer (input: Partial<Options> = {}): Promise<Fastif
     bodyLimit: opts.bodyLimit,
     keepAliveTimeout: opts.keepAliveTimeout,
     requestTimeout: opts.requestTimeout,
-    http: httpOptions,
     forceCloseConnections: 'idle',
     // A target the router cannot decode (`/%zz`) is still a request to echo, not a 400.
     frameworkErrors: (err, request, reply) => {
@@ -122,8 +172,6 @@ export async function buildServer (input: Partial<Options> = {}): Promise<Fastif
     clientErrorHandler,
     return503OnClosing: true
   } as FastifyServerOptions) as unknown as FastifyInstance
-  // (HTTP/2 servers have no closeIdleConnections, and their responses are not coalesced.)
-  if (typeof (fastify.server as { closeIdleConnections?: unknown }).closeIdleConnections === 'function') coalesceServer(fastify.server as Server)
   // The echo reads bodies itself for every method (GET with a body too), so Fastify's parsing step,
   // which would refuse some inputs an echo must show, is switched off for all methods.
   for (const m of fastify.supportedMethods) fastify.addHttpMethod(m, { hasBody: false, overrideExisting: true })
@@ -133,17 +181,18 @@ export async function buildServer (input: Partial<Options> = {}): Promise<Fastif
     if (rejection === null) done()
     else rejectRequest(request, reply, rejection)
   })
-  // HTTP/2 on --port, or on the --https-port listener (which hands its requests to this server's handling).
-  if (tls !== null && opts.http2) refuseUnknownMethods(fastify)
   // Lines still in the log batch are written when the server closes (and at exit: logger.ts).
   fastify.addHook('onClose', (_instance, done) => { flushStdout(); done() })
+  if (tls !== null && opts.http2) {
+    fastify.addHook('onReady', async () => { for (const m of fastify.supportedMethods) knownMethods.add(m) })
+  }
   fastify.decorate('echoscope', { options: opts, state, stats: createStats(), setFallback: (fn) => { late.echo = fn }, tls, transports: { tcp: [], udp: [] } })
   const tracing = tracingWanted(process.env) ? await setupTracing() : null
   if (tracing !== null) {
     await fastify.register(tracing.plugin)
     fastify.addHook('onClose', async () => { await tracing.shutdown() })
   }
-  await fastify.register(app, { ...opts, state, tracer: tracing?.tracer ?? null })
+  await fastify.register(app, { ...opts, state, tracer: tracing?.tracer ?? null, httpsListener: made.https })
   return fastify
 }
 

@@ -96,7 +96,8 @@ const server = {
   requestTimeout: int(0, 3600000, 300000, 'time allowed to receive a whole request (0 = none)', 'duration'),
   headersTimeout: int(0, 3600000, 60000, 'time allowed to receive the request head', 'duration'),
   shutdownDelay: int(0, 3600000, 0, 'on SIGTERM/SIGINT, keep serving this long with /readyz failing before closing (give load balancers time to notice)', 'duration'),
-  shutdownTimeout: int(0, 3600000, 10000, 'on SIGTERM/SIGINT, how long in-flight requests may take before exit', 'duration')
+  shutdownTimeout: int(0, 3600000, 10000, 'on SIGTERM/SIGINT, how long in-flight requests may take before exit', 'duration'),
+  coalesceWrites: bool(false, 'experimental throughput optimisation: write the HTTP/1.1 responses finished in one event-loop turn together at its end (uses node:http internals)')
 }
 
 const limits = {

@@ -110,8 +110,8 @@ export function rejectedByParser (socket: Socket | null | undefined): boolean {
 
 /**
  * Fastify's `clientErrorHandler` (and the --https-port listener's 'clientError'), bound to the Fastify
- * instance. write-coalescing.ts's listener runs before it (prepended), so responses answered earlier in
- * the same read have gone to the socket first and this answer comes after them.
+ * instance. With --coalesce-writes, write-coalescing.ts's listener runs before it (prepended), so responses
+ * answered earlier in the same read have gone to the socket first and this answer comes after them.
  */
 export function clientErrorHandler (this: FastifyInstance, err: ParserError, socket: Socket): void {
   // A reset: the client is gone and nothing can be answered.

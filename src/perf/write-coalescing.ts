@@ -1,5 +1,9 @@
 // Responses finished in one event-loop turn reach the kernel together, at the end of that turn.
 //
+// Opt-in, with --coalesce-writes (off by default): it overrides `_writeRaw`, an internal method of
+// node:http's ServerResponse, so server.ts imports this module only when the option is on, and without it
+// every server uses node:http's own ServerResponse. Nothing outside this module calls into it.
+//
 // Why: on a virtual machine, a write to a loopback or same-host peer that is asleep wakes it with an
 // inter-processor interrupt, which the writing vCPU pays for (a VM exit). Written one by one as they are
 // finished, every response of a busy server pays that wake-up: on a 2-vCPU VM it was a quarter of

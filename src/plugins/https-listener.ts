@@ -1,16 +1,35 @@
-// With --https-port, HTTPS (and WSS) on a listener of its own beside plain HTTP on --port: the same app,
-// with requests and WebSocket upgrades handed to the main server's own handling (so the guard against
-// methods Fastify cannot route applies here too). With --http2 it speaks HTTP/2, HTTP/1.1 by ALPN fallback.
+// With --https-port, HTTPS (and WSS) on a listener of its own beside plain HTTP on --port. Its server is
+// made in Fastify's serverFactory beside the main one (server.ts) and calls the same request handler, so the
+// whole app serves it, the guard against methods Fastify cannot route included. This plugin opens it when
+// the app is ready and closes it with the app. With --http2 it speaks HTTP/2, HTTP/1.1 by ALPN fallback.
 import fp from 'fastify-plugin'
 import { createServer, type Server } from 'node:https'
 import { createSecureServer, type Http2SecureServer, type Http2Session } from 'node:http2'
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { TLSSocket } from 'node:tls'
 import type { FastifyInstance } from 'fastify'
-import { tlsServerOptions } from '../config/tls.ts'
-import { coalesceServer, coalescingResponse } from '../perf/write-coalescing.ts'
+import { tlsServerOptions, type TlsMaterial } from '../config/tls.ts'
 import { clientErrorHandler } from '../http/client-error.ts'
+
+export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void
+
+/** --coalesce-writes for an HTTP/1.1 server: the ServerResponse class to give it, and the setup it needs. */
+export interface WriteCoalescing {
+  ServerResponse: typeof ServerResponse
+  coalesceServer: (server: HttpServer | Server) => void
+}
+
+export interface HttpsListenerSettings {
+  tls: TlsMaterial
+  http2: boolean
+  maxHeaderSize: number
+  headersTimeout: number
+  requestTimeout: number
+  keepAliveTimeout: number
+  /** null unless --coalesce-writes */
+  coalescing: WriteCoalescing | null
+}
 
 /**
  * What a shutdown has to wait for on an HTTP/2 listener, which has no closeIdleConnections: its sessions
@@ -54,51 +73,93 @@ class Http2Drain {
   }
 }
 
-async function httpsListener (app: FastifyInstance) {
-  const { options: opts, tls } = app.echoscope
-  if (tls === null || opts.httpsPort === 0) return
-  let server: Server | Http2SecureServer | undefined
+/** The --https-port server, made with the main one; it listens once the plugin below is registered and the app ready. */
+export interface HttpsListener {
+  server: Server | Http2SecureServer
+  /** set when it speaks HTTP/2 */
+  drain: Http2Drain | null
+}
+
+/**
+ * Makes the --https-port server, serving with `handler` (Fastify's, as serverFactory gets it). `main` is the
+ * server Fastify gets: its WebSocket upgrades are served here too.
+ */
+export function createHttpsListener (settings: HttpsListenerSettings, handler: RequestHandler, main: HttpServer | Server | Http2SecureServer): HttpsListener {
+  // Host is checked by the app's onRequest hook, which answers with the JSON error.
+  const common = { ...tlsServerOptions(settings.tls), maxHeaderSize: settings.maxHeaderSize, requireHostHeader: false }
+  let listener: HttpsListener
+  if (settings.http2) {
+    const drain = new Http2Drain()
+    const h2 = createSecureServer({ ...common, allowHTTP1: true }, ((req: IncomingMessage, res: ServerResponse) => {
+      drain.request(req, res)
+      handler(req, res)
+    }) as never)
+    // As Fastify does for HTTP/2 on --port: an idle session is closed after the keep-alive timeout.
+    h2.setTimeout(settings.keepAliveTimeout)
+    drain.watch(h2)
+    listener = { server: h2, drain }
+  } else {
+    const c = settings.coalescing
+    const h1 = createServer({
+      ...common,
+      headersTimeout: settings.headersTimeout,
+      requestTimeout: settings.requestTimeout,
+      ...(c !== null ? { ServerResponse: c.ServerResponse } : {})
+    }, handler)
+    h1.keepAliveTimeout = settings.keepAliveTimeout
+    c?.coalesceServer(h1)
+    listener = { server: h1, drain: null }
+  }
+  // @fastify/websocket listens for 'upgrade' on one server only, fastify.server (its `server` option swaps
+  // that one for another, it does not add one). So every 'upgrade' listener put on the main server is put
+  // on this one as well, through EventEmitter's documented 'newListener' and 'removeListener' events: an
+  // upgrade here runs the very listener an upgrade on --port runs, through Fastify's routing and hooks,
+  // with no event re-emitted from one server into the other. Both servers are created here, before any
+  // plugin listens on the main one, so none is missed. (@fastify/websocket's listener keeps what it needs
+  // in its closure and does not use `this`, which here is this server.)
+  const server = listener.server
+  main.on('newListener', (event: string | symbol, fn: (...args: any[]) => void) => {
+    if (event === 'upgrade') server.on('upgrade', fn)
+  })
+  main.on('removeListener', (event: string | symbol, fn: (...args: any[]) => void) => {
+    if (event === 'upgrade') server.removeListener('upgrade', fn)
+  })
+  return listener
+}
+
+export interface HttpsListenerOptions {
+  listener: HttpsListener
+  host: string
+  port: number
+}
+
+async function httpsListener (app: FastifyInstance, { listener, host, port }: HttpsListenerOptions) {
+  const { server, drain } = listener
+  let listening = false
+  let closed: Promise<void> | undefined
   let sweep: NodeJS.Timeout | undefined
-  const drain = opts.http2 ? new Http2Drain() : undefined
+  // What the parser rejects is answered as on the main port (after coalesceServer's flush, prepended).
+  server.on('clientError', clientErrorHandler.bind(app))
 
   app.addHook('onReady', async () => {
-    const handle = (req: IncomingMessage, res: ServerResponse) => {
-      drain?.request(req, res)
-      app.server.emit('request', req, res)
-    }
-    // Host is checked by the main server's onRequest hook, which answers with the JSON error.
-    const common = { ...tlsServerOptions(tls), maxHeaderSize: opts.maxHeaderSize, requireHostHeader: false }
-    let s: Server | Http2SecureServer
-    if (drain !== undefined) {
-      const h2 = createSecureServer({ ...common, allowHTTP1: true }, handle as never)
-      // As Fastify does for HTTP/2 on --port: an idle session is closed after the keep-alive timeout.
-      h2.setTimeout(opts.keepAliveTimeout)
-      drain.watch(h2)
-      s = h2
-    } else {
-      const h1 = createServer({ ...common, headersTimeout: opts.headersTimeout, requestTimeout: opts.requestTimeout, ServerResponse: coalescingResponse }, handle)
-      h1.keepAliveTimeout = opts.keepAliveTimeout
-      coalesceServer(h1)
-      s = h1
-    }
-    s.on('upgrade', (req, socket, head) => app.server.emit('upgrade', req, socket, head))
-    // What the parser rejects is answered as on the main port (after coalesceServer's flush, prepended).
-    s.on('clientError', clientErrorHandler.bind(app))
     await new Promise<void>((resolve, reject) => {
-      s.once('error', (err: NodeJS.ErrnoException) => reject(new Error(`cannot listen for HTTPS on ${opts.host}:${opts.httpsPort}: ${err.code === 'EADDRINUSE' ? 'address already in use' : err.message}`)))
-      s.listen(opts.httpsPort, opts.host, () => resolve())
+      server.once('error', (err: NodeJS.ErrnoException) => reject(new Error(`cannot listen for HTTPS on ${host}:${port}: ${err.code === 'EADDRINUSE' ? 'address already in use' : err.message}`)))
+      server.listen(port, host, () => resolve())
     })
-    server = s
-    app.log.info(`HTTPS${drain !== undefined ? ' (HTTP/2 and HTTP/1.1)' : ''} listening at https://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${opts.httpsPort}`)
+    listening = true
+    app.log.info(`HTTPS${drain !== null ? ' (HTTP/2 and HTTP/1.1)' : ''} listening at https://${host.includes(':') ? `[${host}]` : host}:${port}`)
+  })
+
+  // Stops accepting together with the main server; in-flight requests finish (awaited on close), idle
+  // keep-alive connections close as they go idle, as on the main port.
+  app.addHook('preClose', async () => {
+    if (!listening) return
+    closed = new Promise<void>(resolve => server.close(() => resolve()))
+    if (drain !== null) drain.close()
+    else sweep = setInterval(() => (server as Server).closeIdleConnections(), 50)
   })
 
   app.addHook('onClose', async () => {
-    if (server === undefined) return
-    const s = server
-    const closed = new Promise<void>(resolve => s.close(() => resolve()))
-    // As on the main port: in-flight requests finish, idle keep-alive connections close as they go idle.
-    if (drain !== undefined) drain.close()
-    else sweep = setInterval(() => (s as Server).closeIdleConnections(), 50)
     await closed
     clearInterval(sweep)
   })

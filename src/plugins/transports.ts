@@ -4,7 +4,9 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { formatAddress, startTcpEcho, type EchoListener } from '../transports/tcp.ts'
 import { startUdpEcho } from '../transports/udp.ts'
-import { tlsServerOptions } from '../config/tls.ts'
+import { tlsServerOptions, type TlsMaterial } from '../config/tls.ts'
+import type { Options } from '../config/options.ts'
+import type { Stats } from '../transports/stats.ts'
 
 const REASONS: Record<string, string> = {
   EADDRINUSE: 'address already in use',
@@ -24,8 +26,14 @@ export function listenError (what: 'TCP' | 'UDP', host: string, port: number, er
   return new Error(`cannot listen for the ${what} echo on ${formatAddress(host, port)}: ${reason}`, { cause: err })
 }
 
-async function transports (app: FastifyInstance) {
-  const { options: o, stats } = app.echoscope
+export type TransportsOptions = Pick<Options, 'host' | 'tcpPort' | 'tcpFraming' | 'tcpMaxFrameSize' | 'tcpMaxConnections' | 'tcpTls' | 'tcpIdleTimeout' | 'udpPort' | 'udpMaxDatagramSize' | 'udpRateLimit'> & {
+  stats: Pick<Stats, 'tcp' | 'udp'>
+  /** the certificate --tcp-tls serves (null without one) */
+  tls: TlsMaterial | null
+}
+
+async function transports (app: FastifyInstance, o: TransportsOptions) {
+  const { stats, tls } = o
   const bound = app.echoscope.transports
   if (o.tcpPort.length === 0 && o.udpPort.length === 0) return
   const listeners: EchoListener[] = []
@@ -57,7 +65,7 @@ async function transports (app: FastifyInstance) {
           maxFrameSize: o.tcpMaxFrameSize,
           maxConnections: o.tcpMaxConnections,
           idleTimeout: o.tcpIdleTimeout,
-          ...(o.tcpTls && app.echoscope.tls !== null ? { tls: tlsServerOptions(app.echoscope.tls) } : {})
+          ...(o.tcpTls && tls !== null ? { tls: tlsServerOptions(tls) } : {})
         }, app.log, stats.tcp)))
       }
       for (const port of o.udpPort) {

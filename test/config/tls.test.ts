@@ -3,13 +3,14 @@ import { test, type TestContext } from 'node:test'
 import { once } from 'node:events'
 import assert from 'node:assert/strict'
 import { request as httpsRequest } from 'node:https'
+import { connect as tlsConnect } from 'node:tls'
 import { connect as http2Connect, type ClientHttp2Session } from 'node:http2'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generate } from 'selfsigned'
 import WebSocket from 'ws'
-import { freePort, getJson, runCli, spawnServer, startEcho, waitFor } from '../helper.ts'
+import { freePort, getJson, parseResponse, runCli, spawnServer, startEcho, waitFor } from '../helper.ts'
 
 interface Got { status: number, json: any, alpn: string | false | null }
 
@@ -104,6 +105,36 @@ test('--https-port serves HTTPS and WSS beside plain HTTP on --port', async (t) 
   ws.send('over tls')
   assert.equal(String(await new Promise(resolve => ws.once('message', resolve))), 'over tls')
   ws.close()
+})
+
+/** Writes `data` over TLS (HTTP/1.1 by ALPN) and returns everything the server sends until it closes. */
+function tlsExchange (port: number, data: string): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const socket = tlsConnect({ port, host: '127.0.0.1', servername: 'localhost', rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] }, () => socket.write(data))
+    const chunks: Buffer[] = []
+    socket.on('data', (c: Buffer) => chunks.push(c))
+    socket.on('close', () => resolve(Buffer.concat(chunks)))
+    socket.on('error', err => { if (chunks.length > 0) resolve(Buffer.concat(chunks)); else reject(err) })
+  })
+}
+
+test('--https-port: --max-header-size and the parser\'s rejections are answered as on --port', async (t) => {
+  const httpsPort = await freePort()
+  await startEcho(t, { tlsSelfSigned: true, httpsPort, maxHeaderSize: 2048 })
+  const big = parseResponse(await tlsExchange(httpsPort, `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(3000)}\r\n\r\n`))
+  assert.equal(big.status, 431)
+  assert.deepEqual(JSON.parse(big.body.toString()), { statusCode: 431, error: 'Request Header Fields Too Large', message: 'request head larger than --max-header-size (HPE_HEADER_OVERFLOW)' })
+  // With --http2 too, on its HTTP/1.1 fallback.
+  for (const http2 of [false, true]) {
+    const httpsPort = await freePort()
+    await startEcho(t, { tlsSelfSigned: true, httpsPort, http2 })
+    const garbage = parseResponse(await tlsExchange(httpsPort, 'GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n'))
+    assert.equal(garbage.status, 400, `http2: ${http2}`)
+    assert.equal(JSON.parse(garbage.body.toString()).message, 'both Content-Length and Transfer-Encoding (HPE_INVALID_TRANSFER_ENCODING)')
+    const noHost = parseResponse(await tlsExchange(httpsPort, 'GET /no-host HTTP/1.1\r\n\r\n'))
+    assert.equal(noHost.status, 400)
+    assert.match(JSON.parse(noHost.body.toString()).message, /without a Host header/)
+  }
 })
 
 test('--http2: HTTP/2 by ALPN, HTTP/1.1 fallback on the same port', async (t) => {

@@ -1,14 +1,19 @@
-// Responses finished in one event-loop turn are written together at its end (src/perf/write-coalescing.ts).
-// Over real sockets: a burst of requests on many connections gets every response whole and correct while
-// writes are held; a lone request is never held; pipelined responses keep their order; clients that
-// vanish before the held writes go out cost the others nothing.
+// With --coalesce-writes, responses finished in one event-loop turn are written together at its end
+// (src/perf/write-coalescing.ts). Over real sockets: a burst of requests on many connections gets every
+// response whole and correct while writes are held; a lone request is never held; pipelined responses keep
+// their order; clients that vanish before the held writes go out cost the others nothing. Without the
+// option (the default) node:http's own ServerResponse writes every response at once.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { connect, type Socket } from 'node:net'
 import { connect as tlsConnect } from 'node:tls'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { ServerResponse } from 'node:http'
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { heldWrites } from '../../src/perf/write-coalescing.ts'
-import { parseResponse, startEcho, type RawResponse } from '../helper.ts'
+import { freePort, parseResponse, startEcho, type RawResponse } from '../helper.ts'
 
 async function openSockets (port: number, n: number, tls = false): Promise<Socket[]> {
   const sockets = await Promise.all(Array.from({ length: n }, () => new Promise<Socket>((resolve, reject) => {
@@ -45,8 +50,52 @@ function echoOf (res: RawResponse): Record<string, unknown> {
   return echo
 }
 
+/** The paths of the echoes in `raw`, responses one after the other on one connection. */
+function pathsOf (raw: Buffer): string[] {
+  const paths: string[] = []
+  let rest = raw
+  while (rest.length > 0) {
+    const res = parseResponse(rest)
+    const headEnd = rest.indexOf('\r\n\r\n') + 4
+    const length = Number(res.headers.get('content-length')?.[0])
+    paths.push((JSON.parse(rest.subarray(headEnd, headEnd + length).toString()) as { path: string }).path)
+    rest = rest.subarray(headEnd + length)
+  }
+  return paths
+}
+
+test('off by default: node:http\'s own ServerResponse, nothing held, bursts and pipelined requests answered whole and in order', async (t) => {
+  const { app, port } = await startEcho(t, { rateLimitMax: 0 })
+  const classes = new Set<unknown>()
+  app.server.on('request', (_req: unknown, res: object) => classes.add(Object.getPrototypeOf(res)))
+  const before = heldWrites()
+  const sockets = await openSockets(port, 24)
+  const replies = sockets.map(collect)
+  sockets.forEach((s, i) => s.write(request('GET', `/default/${i}`) + request('GET', `/default/${i}/next`, { Connection: 'close' })))
+  const received = await Promise.all(replies)
+  received.forEach((raw, i) => assert.deepEqual(pathsOf(raw), [`/default/${i}`, `/default/${i}/next`]))
+  assert.equal(heldWrites(), before, 'no response was held')
+  assert.deepEqual([...classes], [ServerResponse.prototype], 'every response is a node:http ServerResponse, not a subclass')
+})
+
+test('without --coalesce-writes the module that overrides _writeRaw is not loaded: nothing in src imports it but dynamically', () => {
+  const src = fileURLToPath(new URL('../../../src/', import.meta.url))
+  const files = (readdirSync(src, { recursive: true }) as string[]).filter(f => f.endsWith('.ts') && !f.endsWith('write-coalescing.ts'))
+  const importers: string[] = []
+  for (const file of files) {
+    const text = readFileSync(join(src, file), 'utf8')
+    for (const m of text.matchAll(/^\s*(import|export)\b[^\n]*from\s+'[^']*write-coalescing\.ts'/gm)) {
+      if (!/^\s*import type\b/.test(m[0])) importers.push(`${file}: ${m[0].trim()}`)
+    }
+    if (/import\(\s*'[^']*write-coalescing\.ts'\s*\)/.test(text)) importers.push(`${file}: import()`)
+  }
+  // One dynamic import, in server.ts, behind the option; no static one anywhere.
+  assert.deepEqual(importers, ['server.ts: import()'])
+  assert.match(readFileSync(join(src, 'server.ts'), 'utf8'), /if \(!opts\.coalesceWrites\) return null\n\s*const [^\n]*= await import\('\.\/perf\/write-coalescing\.ts'\)/)
+})
+
 test('a burst on many connections: writes are held to the end of the turn and every response arrives whole', async (t) => {
-  const { port } = await startEcho(t, { rateLimitMax: 0 })
+  const { port } = await startEcho(t, { coalesceWrites: true, rateLimitMax: 0 })
   const sockets = await openSockets(port, 24)
   const before = heldWrites()
   const replies = sockets.map(collect)
@@ -86,7 +135,7 @@ test('a burst on many connections: writes are held to the end of the turn and ev
 })
 
 test('a lone request is written at once, never held', async (t) => {
-  const { url } = await startEcho(t, { rateLimitMax: 0 })
+  const { url } = await startEcho(t, { coalesceWrites: true, rateLimitMax: 0 })
   const before = heldWrites()
   for (let i = 0; i < 5; i++) {
     const res = await fetch(`${url}/alone/${i}`)
@@ -97,25 +146,16 @@ test('a lone request is written at once, never held', async (t) => {
 })
 
 test('pipelined requests on one connection get their responses in order', async (t) => {
-  const { port } = await startEcho(t, { rateLimitMax: 0 })
+  const { port } = await startEcho(t, { coalesceWrites: true, rateLimitMax: 0 })
   const [socket] = await openSockets(port, 1)
   const reply = collect(socket)
   socket.write(request('GET', '/pipe/0') + request('POST', '/pipe/1', {}, 'one') + request('GET', '/pipe/2', { Connection: 'close' }))
-  const raw = await reply
-  const paths: string[] = []
-  let rest = raw
-  while (rest.length > 0) {
-    const res = parseResponse(rest)
-    const headEnd = rest.indexOf('\r\n\r\n') + 4
-    const length = Number(res.headers.get('content-length')?.[0])
-    paths.push((JSON.parse(rest.subarray(headEnd, headEnd + length).toString()) as { path: string }).path)
-    rest = rest.subarray(headEnd + length)
-  }
+  const paths = pathsOf(await reply)
   assert.deepEqual(paths, ['/pipe/0', '/pipe/1', '/pipe/2'])
 })
 
 test('clients that vanish before their held writes go out cost the others nothing', async (t) => {
-  const { port, url } = await startEcho(t, { rateLimitMax: 0 })
+  const { port, url } = await startEcho(t, { coalesceWrites: true, rateLimitMax: 0 })
   const sockets = await openSockets(port, 20)
   const kept = sockets.filter((_, i) => i % 2 === 0)
   const replies = kept.map(collect)
@@ -133,7 +173,7 @@ test('clients that vanish before their held writes go out cost the others nothin
 })
 
 test('closing idle connections (as server.close does) in the middle of a burst writes the held responses first', async (t) => {
-  const { app, port } = await startEcho(t, { rateLimitMax: 0 })
+  const { app, port } = await startEcho(t, { coalesceWrites: true, rateLimitMax: 0 })
   const sockets = await openSockets(port, 16)
   // Runs after Fastify's listener, for each request of the burst, in the same turn: once a few responses
   // are held, close the idle connections (their sockets hold finished responses).
@@ -166,7 +206,7 @@ test('closing idle connections (as server.close does) in the middle of a burst w
 })
 
 test('clients that half-close right after their request (nc, some health checkers) still get their held responses', async (t) => {
-  const { port } = await startEcho(t, { rateLimitMax: 0 })
+  const { port } = await startEcho(t, { coalesceWrites: true, rateLimitMax: 0 })
   const sockets = await openSockets(port, 16)
   const before = heldWrites()
   const replies = sockets.map(collect)
@@ -185,7 +225,7 @@ test('clients that half-close right after their request (nc, some health checker
 test('a request that ends exactly at a 64 KiB read, then the client closes: its held response still arrives', async (t) => {
   // libuv reads the end of stream in the same turn as the request when the request's last read filled its
   // buffer, and node:http then ends the socket: a response held past that would be lost.
-  const { port } = await startEcho(t, { rateLimitMax: 0, bodyLimit: 1024 * 1024 })
+  const { port } = await startEcho(t, { coalesceWrites: true, rateLimitMax: 0, bodyLimit: 1024 * 1024 })
   for (const total of [65536, 131072]) {
     const [opener, aligned] = await openSockets(port, 2)
     const head = (n: number) => `POST /aligned/${total} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\nContent-Length: ${n}\r\n\r\n`
@@ -208,7 +248,7 @@ test('a request that ends exactly at a 64 KiB read, then the client closes: its 
 })
 
 test('a request followed by garbage in the same packet: its held response comes first, then the 400', async (t) => {
-  const { port } = await startEcho(t, { rateLimitMax: 0 })
+  const { port } = await startEcho(t, { coalesceWrites: true, rateLimitMax: 0 })
   const [opener, client] = await openSockets(port, 2)
   const replies = [collect(opener), collect(client)]
   const before = heldWrites()
@@ -225,7 +265,7 @@ test('a request followed by garbage in the same packet: its held response comes 
 })
 
 test('over TLS too: a burst of requests, half of them from clients that half-close, all answered whole', async (t) => {
-  const { port } = await startEcho(t, { rateLimitMax: 0, tlsSelfSigned: true })
+  const { port } = await startEcho(t, { coalesceWrites: true, rateLimitMax: 0, tlsSelfSigned: true })
   const sockets = await openSockets(port, 12, true)
   const before = heldWrites()
   const replies = sockets.map(collect)
@@ -239,6 +279,23 @@ test('over TLS too: a burst of requests, half of them from clients that half-clo
     assert.equal(res.status, 200)
     const echo = echoOf(res)
     assert.equal(echo.path, `/tls-burst/${i}`)
+    assert.equal(echo.protocol, 'https')
+  })
+})
+
+test('on the --https-port listener too: a burst is held and every response arrives whole', async (t) => {
+  const httpsPort = await freePort()
+  await startEcho(t, { coalesceWrites: true, rateLimitMax: 0, tlsSelfSigned: true, httpsPort })
+  const sockets = await openSockets(httpsPort, 12, true)
+  const before = heldWrites()
+  const replies = sockets.map(collect)
+  sockets.forEach((s, i) => s.write(request('GET', `/https-port/${i}`, { Connection: 'close' })))
+  const responses = (await Promise.all(replies)).map(parseResponse)
+  assert.ok(heldWrites() > before, 'some responses were held')
+  responses.forEach((res, i) => {
+    assert.equal(res.status, 200)
+    const echo = echoOf(res)
+    assert.equal(echo.path, `/https-port/${i}`)
     assert.equal(echo.protocol, 'https')
   })
 })
