@@ -4,7 +4,8 @@
 // path prefix. With --admin-token the page needs the token like /requests does; a browser cannot send a
 // header when following a link, so the page also takes it once as `?token=` (see withQueryToken).
 import { createHash } from 'node:crypto'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { extname } from 'node:path'
 import { brotliCompressSync, constants as zlib, gzipSync } from 'node:zlib'
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema, HookHandlerDoneFunction, onRequestHookHandler, onSendHookHandler } from 'fastify'
 import { errorResponse } from '../schemas/error.ts'
@@ -28,8 +29,21 @@ const PAGE_HEADERS = {
 }
 
 const ASSET_TYPES: Record<string, string> = {
-  'inspect.js': 'text/javascript; charset=utf-8',
-  'inspect.css': 'text/css; charset=utf-8'
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8'
+}
+
+/**
+ * The page's files: every script module and stylesheet in its directory, each at its own fixed route, so
+ * no other name (and no path out of the directory) reaches the disk; other paths stay echo paths.
+ */
+function assetNames (dir: URL): Array<[string, string]> {
+  const names: Array<[string, string]> = []
+  for (const name of readdirSync(dir).sort()) {
+    const type = ASSET_TYPES[extname(name)]
+    if (type !== undefined && /^[\w-]+\.\w+$/.test(name)) names.push([name, type])
+  }
+  return names
 }
 
 const INSPECT_ROUTE: FastifySchema = {
@@ -62,7 +76,7 @@ function assetDir (): URL {
   return found
 }
 
-/** Compressed once at start: the script is a few KB on the wire instead of some 25. */
+/** Compressed once at start: the scripts are a few KB on the wire instead of some 30. */
 function asset (body: Buffer, type: string): Asset {
   return {
     type,
@@ -143,7 +157,7 @@ export async function inspectRoutes (app: FastifyInstance, opts: InspectRouteOpt
     plain: Buffer.from(renderPage(template, depth, false)),
     slash: Buffer.from(renderPage(template, depth, true))
   }
-  const assets = new Map(Object.entries(ASSET_TYPES).map(([name, type]) => [name, asset(readFileSync(new URL(name, dir)), type)]))
+  const assets = new Map(assetNames(dir).map(([name, type]) => [name, asset(readFileSync(new URL(name, dir)), type)]))
 
   const onRequest = opts.auth === undefined ? undefined : withQueryToken(opts.auth)
   const onSend = opts.auth === undefined ? undefined : explain401
@@ -153,8 +167,8 @@ export async function inspectRoutes (app: FastifyInstance, opts: InspectRouteOpt
   app.get('/inspect/', { schema: { hide: true }, onRequest, onSend }, async (_request, reply) =>
     reply.headers(PAGE_HEADERS).type('text/html; charset=utf-8').send(pages.slash))
 
-  // The script and stylesheet are the same public files for every installation and hold no data, so they
-  // are served without the token (a <script src> could not send it anyway).
+  // The scripts and stylesheet are the same public files for every installation and hold no data, so they
+  // are served without the token (a <script src> or a module's import could not send it anyway).
   for (const [name, a] of assets) {
     app.get(`/inspect/${name}`, { schema: { hide: true } }, async (request, reply) => {
       const accept = request.headers['accept-encoding']

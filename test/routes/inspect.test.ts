@@ -4,8 +4,8 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { request as httpRequest } from 'node:http'
 import { brotliDecompressSync, gunzipSync } from 'node:zlib'
-import { readFile } from 'node:fs/promises'
-import { getJson, spawnServer, startEcho, waitFor } from '../helper.ts'
+import { readdir, readFile } from 'node:fs/promises'
+import { getJson, rawRequest, spawnServer, startEcho, waitFor } from '../helper.ts'
 import { INSPECT_CSP, accepts } from '../../src/routes/inspect.ts'
 
 const source = (file: string) => readFile(new URL(`../../../src/inspect/${file}`, import.meta.url))
@@ -102,6 +102,69 @@ test('the assets go compressed when the client allows it, with a tag per coding 
   assert.equal(accepts('BR', 'br'), true)
   assert.equal(accepts('gzip', 'br'), false)
   assert.equal(accepts(undefined, 'gzip'), false)
+})
+
+/** The relative modules a script imports (`import … from './x.js'`), in order. */
+function importsOf (code: string): string[] {
+  return [...code.matchAll(/^import\b[^'"]*?\bfrom\s+'([^']+)'/gm)].map(m => m[1])
+}
+
+test('the page loads one ES module, and every module it imports (and only those) is served beside it like it, token or not', async (t) => {
+  const modules = (await readdir(new URL('../../../src/inspect/', import.meta.url))).filter(f => f.endsWith('.js')).sort()
+  assert.ok(modules.length > 5, `the page is split into modules: ${modules.join(', ')}`)
+  for (const [opts, page, headers] of [
+    [{}, '/inspect', {}],
+    [{ systemPrefix: '/_/ops', adminToken: 'k3y' }, '/_/ops/inspect/', { authorization: 'Bearer k3y' }]
+  ] as const) {
+    const { url } = await startEcho(t, opts)
+    const html = await (await fetch(`${url}${page}`, { headers })).text()
+    const scripts = [...html.matchAll(/<script\b([^>]*)>/g)].map(m => m[1])
+    assert.equal(scripts.length, 1, 'one script element')
+    assert.match(scripts[0], /^ type="module" src="[^"]+"$/)
+    const entry = new URL(/src="([^"]+)"/.exec(scripts[0])?.[1] ?? '', `${url}${page}`)
+
+    // Follow the imports as a browser would: each resolves against the module that names it.
+    const seen = new Map<string, string>()
+    const queue = [entry.href]
+    while (queue.length > 0) {
+      const href = queue.shift() as string
+      if (seen.has(href)) continue
+      const res = await fetch(href)
+      assert.equal(res.status, 200, href)
+      assert.equal(res.headers.get('content-type'), 'text/javascript; charset=utf-8', `${href}: a module script needs a JavaScript type`)
+      assert.equal(res.headers.get('x-content-type-options'), 'nosniff', href)
+      assert.equal(res.headers.get('cache-control'), 'no-cache', href)
+      assert.match(res.headers.get('etag') ?? '', /^"[\w-]+-(br|gzip|identity)"$/, href)
+      const code = await res.text()
+      const name = new URL(href).pathname.split('/').pop() as string
+      assert.equal(code, (await source(name)).toString(), `${name} served as written`)
+      seen.set(href, name)
+      for (const spec of importsOf(code)) {
+        assert.match(spec, /^\.\/[\w-]+\.js$/, `${name} imports ${spec}: only its siblings, by relative URL (a browser resolves no bare name)`)
+        queue.push(new URL(spec, href).href)
+      }
+    }
+    assert.deepEqual([...seen.values()].sort(), modules, 'every module is reached from the page, and served')
+    for (const href of seen.keys()) assert.ok(new URL(href).pathname.startsWith(new URL('./', entry).pathname), `${href} sits beside the page's script`)
+
+    const sample = [...seen.keys()].find(h => h.endsWith('/curl.js')) as string
+    const br = await rawGet(sample, { 'accept-encoding': 'br' })
+    assert.equal(br.headers['content-encoding'], 'br')
+    assert.deepEqual(brotliDecompressSync(br.body), await source('curl.js'))
+  }
+})
+
+test('only the page\'s own files are served under inspect/: other names and paths out of the directory stay echo paths', async (t) => {
+  const { url, port } = await startEcho(t)
+  for (const target of ['/inspect/nope.js', '/inspect/inspect.html', '/inspect/curl.js.map', '/inspect/CURL.JS', '/inspect/sub/curl.js',
+    '/inspect/../package.json', '/inspect/..%2fpackage.json', '/inspect/%2e%2e/%2e%2e/package.json', '/inspect/..%2f..%2fsrc%2froutes%2finspect.ts']) {
+    const res = await rawRequest(port, `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`)
+    assert.equal(res.status, 200, target)
+    assert.match(res.headers.get('content-type')?.[0] ?? '', /^application\/json/, `${target} is not a file`)
+    const echo = JSON.parse(res.body.toString())
+    assert.equal(echo.url, target, `${target} is echoed`)
+  }
+  assert.equal((await getJson(fetch(`${url}/requests`))).requests.length, 9, 'and recorded like any echo')
 })
 
 test('under --system-prefix the page and its assets move, and the page finds /requests there and the echo at the root', async (t) => {
