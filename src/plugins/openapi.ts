@@ -114,8 +114,7 @@ function moveParameterExamples (op: Doc): void {
   })
 }
 
-function finishDocument (app: FastifyInstance, doc: Doc): Doc {
-  const prefix = app.echoscope.options.systemPrefix
+function finishDocument (app: FastifyInstance, doc: Doc, prefix: string): Doc {
   for (const [path, found] of Object.entries(doc.paths as Record<string, Doc>)) {
     const item: Doc = {}
     for (const [field, value] of Object.entries(found)) {
@@ -294,7 +293,7 @@ async function openapiPlugin (app: FastifyInstance, opts: OpenapiPluginOptions) 
     // Shared schemas keep their $id as their component name (Echo, Error), not def-0, def-1.
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => typeof json.$id === 'string' ? json.$id : `def-${i}` },
     transform: transformRoute(prefix),
-    transformObject: (document) => finishDocument(app, (document as { openapiObject: Doc }).openapiObject)
+    transformObject: (document) => finishDocument(app, (document as { openapiObject: Doc }).openapiObject, prefix)
   })
 
   let rendered: Promise<RenderedDocument> | undefined
