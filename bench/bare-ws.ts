@@ -1,6 +1,6 @@
 // The floor for the WebSocket echo: the `ws` package with its defaults and nothing else (no limits,
 // no logging, no keepalive). echoscope's WebSocket numbers are measured against this.
-// The same start-up fix echoscope has (src/pin-next-tick.ts), so both sides get Node's fast nextTick.
+// The same start-up fix echoscope has (src/perf/pin-next-tick.ts), so both sides get Node's fast nextTick.
 import '../src/perf/pin-next-tick.ts'
 import { parseArgs } from 'node:util'
 import { WebSocketServer } from 'ws'

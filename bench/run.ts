@@ -1,14 +1,26 @@
-// `npm run bench`: echoscope against the floor Node allows. Per scenario both are measured in interleaved
-// rounds (bare, echoscope, bare, echoscope, ...) so drift in the machine's load hits both alike, each round
-// on a freshly started and warmed-up process, and the medians are compared. Besides the rate, the server's own CPU time per operation is read from /proc: on a
-// shared VM it is far steadier than throughput, so its ratio is printed beside the judged one.
+// `npm run bench`: echoscope side by side with plain servers doing the same job. Per scenario every target
+// is measured in interleaved rounds (each round runs every target in turn, the order rotated from round to
+// round) so drift in the machine's load hits all alike, each round on a freshly started and warmed-up
+// process, and the medians are compared. Besides the rate and latency, the server's own CPU time per
+// operation is read from /proc: on a shared VM it is far steadier than throughput. Each target first
+// answers one request per scenario that must be a correct echo, or the run stops.
+//
+// HTTP targets: echoscope (its defaults), bare-same-work (node:http doing echoscope's per-request work),
+// bare-minimal (node:http echoing method, url, headers, body), fastify-minimal (one Fastify catch-all
+// route). Judged: echoscope/bare-same-work req/s and p99, echoscope/bare-minimal idle RSS.
+// WebSocket targets: bare (the ws package) and echoscope; judged: msg/s and RSS per idle connection.
 //
 // Env: BENCH_DURATION (s per measurement, default 5), BENCH_WARMUP (s, default 2), BENCH_ROUNDS
 // (default 5: fresh server processes differ by up to ±10%, the median of five is steadier),
 // BENCH_CONNECTIONS (HTTP, default 50), BENCH_PIPELINING (HTTP, default 1),
 // BENCH_TOOL (wrk|autocannon; default wrk when on PATH), BENCH_WS_CLIENTS (default 50),
 // BENCH_WS_IDLE (idle WebSockets for the memory check, default 5000),
-// BENCH_ONLY (bare|echoscope: run one side only), BENCH_PIN (0: do not pin CPUs, see affinity.ts), BENCH_ONLY_GROUP (http|ws),
+// BENCH_IDLE_SETTLE (s a warmed-up HTTP server idles before its RSS is read, default 2),
+// BENCH_COALESCING (1: add bare-same-work+coalescing, the same-work echo with echoscope's write
+// coalescing, as an HTTP target shown but never judged),
+// BENCH_ONLY (comma-separated target labels to run, e.g. echoscope,bare-minimal; `bare` stands for every
+// bare-* target; criteria missing a side are skipped), BENCH_PIN (0: do not pin CPUs, see affinity.ts),
+// BENCH_ONLY_GROUP (http|ws),
 // BENCH_ECHOSCOPE_ENTRY (script in echoscope's slot, default dist/src/cli.js; dist/bench/bare-http.js
 // there checks the harness), BENCH_WS_ECHOSCOPE_ENTRY (the same for the WebSocket group, default
 // BENCH_ECHOSCOPE_ENTRY; dist/bench/bare-ws.js there checks the harness).
@@ -22,8 +34,8 @@ import { planAffinity, pinSelf } from './affinity.ts'
 import { httpGroup } from './http-group.ts'
 import { pinServers } from './servers.ts'
 import { pickHttpTool } from './http-load.ts'
-import { assertProcfs, CLOCK_TICKS, readCpuTicks, readSystemTicks, ticksToSeconds } from './proc.ts'
-import type { Measurement, MemoryMeasurement, Meter, Scenario, ScenarioGroup, Settings, Target, TargetSpec } from './types.ts'
+import { assertProcfs, CLOCK_TICKS, readCpuTicks, readRssKiB, readSystemTicks, ticksToSeconds } from './proc.ts'
+import type { Criterion, Measurement, MemoryMeasurement, Meter, Scenario, ScenarioGroup, Settings, Target, TargetSpec } from './types.ts'
 import { wsGroup } from './ws-group.ts'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -45,18 +57,27 @@ function readSettings (): Settings {
     connections: positiveInt('BENCH_CONNECTIONS', 50),
     pipelining: positiveInt('BENCH_PIPELINING', 1),
     wsClients: positiveInt('BENCH_WS_CLIENTS', 50),
-    wsIdle: positiveInt('BENCH_WS_IDLE', 5000)
+    wsIdle: positiveInt('BENCH_WS_IDLE', 5000),
+    idleSettleSec: positiveInt('BENCH_IDLE_SETTLE', 2)
   }
 }
 
-type Role = 'baseline' | 'subject' | 'reference'
+function readFlag (name: string): boolean {
+  const raw = process.env[name]
+  if (raw === undefined || raw === '' || raw === '0') return false
+  if (raw === '1') return true
+  throw new Error(`${name}=${raw}: expected 1 or 0`)
+}
 
-function readOnly (): Role | undefined {
+/** BENCH_ONLY's labels, or undefined for every target. */
+function readOnly (): string[] | undefined {
   const only = process.env.BENCH_ONLY
   if (only === undefined || only === '') return undefined
-  if (only === 'bare') return 'baseline'
-  if (only === 'echoscope') return 'subject'
-  throw new Error(`BENCH_ONLY=${only}: expected bare or echoscope`)
+  return only.split(',').map((name) => name.trim()).filter((name) => name !== '')
+}
+
+function selected (label: string, only: string[] | undefined): boolean {
+  return only === undefined || only.includes(label) || (only.includes('bare') && /^bare\b/.test(label))
 }
 
 const GROUP_NAMES = ['http', 'ws']
@@ -81,7 +102,7 @@ interface Round extends Measurement {
   stealCores: number
 }
 
-/** The medians over the rounds of one server in one scenario. */
+/** The medians over the rounds of one target in one scenario. */
 interface Side {
   rate: number
   p50Ms: number
@@ -92,6 +113,8 @@ interface Side {
   loadCpuUsPerOp: number
   /** half the range of the rounds' rates, relative to their median: the noise a reader should allow for */
   rateSpread: number
+  /** the same for p99 */
+  p99Spread: number
   /** the same for CPU per operation */
   cpuSpread: number
   rounds: Round[]
@@ -99,42 +122,51 @@ interface Side {
 
 interface ScenarioResult {
   name: string
-  baseline?: Side
-  subject?: Side
-  reference?: Side
-  /** median subject rate / median reference rate: shown, not judged */
-  referenceRatio?: number
-  /** median subject rate / median baseline rate: the judged figure */
-  rateRatio?: number
-  /** median baseline CPU per op / median subject CPU per op: same direction as rateRatio, not judged */
-  cpuRatio?: number
-  meetsTarget?: boolean
+  /** by target label */
+  targets: Record<string, Side>
 }
 
-interface MemoryResult {
-  name: string
-  target: number
-  baseline?: MemoryMeasurement
-  subject?: MemoryMeasurement
-  /** subject / baseline RSS per connection */
-  ratio?: number
-  meetsTarget?: boolean
+/** RSS of fresh, warmed-up, idle processes of one target. */
+interface IdleRss {
+  /** median over the rounds */
+  rssKiB: number
+  spread: number
+  roundsKiB: number[]
 }
+
+interface Verdict {
+  criterion: string
+  /** the scenario, for per-scenario criteria */
+  scenario?: string
+  subject: string
+  yardstick: string
+  /** subject / yardstick; undefined when it could not be formed (see skipped) */
+  ratio?: number
+  bound: 'min' | 'max'
+  limit: number
+  pass?: boolean
+  /** why there is no ratio */
+  skipped?: string
+}
+
+/** subject CPU per op / yardstick CPU per op: shown, never judged */
+interface CpuRatio { scenario: string, yardstick: string, ratio: number }
 
 interface GroupResult {
   name: string
   unit: string
   op: string
-  target: number
-  judgedOn: string
-  baselineLabel: string
-  subjectLabel: string
-  referenceLabel?: string
+  subject: string
+  targets: { label: string, command: string }[]
+  criteria: Criterion[]
   notes: string[]
   /** cores other processes kept busy before the servers started */
   backgroundCores: number
   scenarios: ScenarioResult[]
-  memory?: MemoryResult
+  idleRss?: Record<string, IdleRss>
+  memory?: { name: string, targets: Record<string, MemoryMeasurement> }
+  verdicts: Verdict[]
+  cpuRatios: CpuRatio[]
   warnings: string[]
 }
 
@@ -148,6 +180,7 @@ const BUSY_WARNING = 0.15
 const LOAD_SATURATED = 0.9
 const LOAD_COST_SHARE = 0.9
 const CORES = cpus().length
+const CPU_MODEL = cpus()[0]?.model.trim() ?? 'unknown'
 
 function log (line: string): void {
   process.stderr.write(line + '\n')
@@ -227,7 +260,8 @@ function median (values: number[]): number {
 }
 
 function spread (values: number[]): number {
-  return (Math.max(...values) - Math.min(...values)) / 2 / median(values)
+  const m = median(values)
+  return m === 0 ? 0 : (Math.max(...values) - Math.min(...values)) / 2 / m
 }
 
 function summarize (rounds: Round[]): Side {
@@ -241,91 +275,146 @@ function summarize (rounds: Round[]): Side {
     loadCores: of((r) => r.loadCores),
     loadCpuUsPerOp: of((r) => r.loadCpuUsPerOp),
     rateSpread: spread(rounds.map((r) => r.rate)),
+    p99Spread: spread(rounds.map((r) => r.p99Ms)),
     cpuSpread: spread(rounds.map((r) => r.serverCpuUsPerOp)),
     rounds
   }
 }
 
-type Labelled = { role: Role, label: string }
-
-function roles (group: ScenarioGroup, only: Role | undefined): Labelled[] {
-  const all: Labelled[] = [{ role: 'baseline', label: group.baseline.label }, { role: 'subject', label: group.subject.label }]
-  if (group.reference !== undefined) all.push({ role: 'reference', label: group.reference.label })
-  return all.filter((r) => only === undefined || r.role === only)
-}
-
-function specOf (group: ScenarioGroup, role: Role): TargetSpec {
-  const spec = role === 'reference' ? group.reference : group[role]
-  if (spec === undefined) throw new Error(`${group.name}: no ${role} server`)
-  return spec
-}
-
 const fmtInt = (n: number): string => Math.round(n).toLocaleString('en-US')
 
-async function runScenarios (group: ScenarioGroup, settings: Settings, sides: Labelled[]): Promise<ScenarioResult[]> {
+/** Round i's order: every target once, started one further along each round, so none always follows the same one. */
+function rotated<T> (items: T[], round: number): T[] {
+  const k = (round - 1) % items.length
+  return [...items.slice(k), ...items.slice(0, k)]
+}
+
+/** One request per scenario and target before any load: a target answering wrongly stops the run here, loudly. */
+async function selfCheck (group: ScenarioGroup, targets: TargetSpec[]): Promise<void> {
+  for (const spec of targets) {
+    const target = await spec.start()
+    try {
+      for (const scenario of group.scenarios) await scenario.probe(target, spec)
+    } finally {
+      await target.stop()
+    }
+    log(`[${group.name}] self-check ${spec.label}: ${group.scenarios.map((s) => s.name).join(', ')} answered correctly`)
+  }
+}
+
+async function runScenarios (group: ScenarioGroup, settings: Settings, targets: TargetSpec[]): Promise<ScenarioResult[]> {
   const results: ScenarioResult[] = []
   for (const scenario of group.scenarios) {
-    const rounds = new Map<Role, Round[]>(sides.map(({ role }) => [role, []]))
+    const rounds = new Map<string, Round[]>(targets.map(({ label }) => [label, []]))
     for (let i = 1; i <= settings.rounds; i++) {
-      for (const { role, label } of sides) {
+      for (const spec of rotated(targets, i)) {
         // A fresh process each round: a process keeps the speed it starts with (where its memory and code
         // landed, how the JIT settled) for its whole life, ±10% between starts of the same build here; the
         // median over fresh processes samples that instead of betting the result on one start.
-        const target = await specOf(group, role).start()
+        const target = await spec.start()
         try {
-          await scenario.probe(target)
+          await scenario.probe(target, spec)
           await scenario.measure(target, settings.warmupSec, noMeter)
           const round = await measureRound(scenario, target, settings.durationSec)
-          rounds.get(role)!.push(round)
-          log(`[${group.name}] ${scenario.name}: round ${i}/${settings.rounds} ${label} ${fmtInt(round.rate)} ${group.unit}, ` +
-            `${round.serverCpuUsPerOp.toFixed(1)} µs CPU/${group.op} (load generator ${round.loadCpuUsPerOp.toFixed(1)}), ` +
+          rounds.get(spec.label)!.push(round)
+          log(`[${group.name}] ${scenario.name}: round ${i}/${settings.rounds} ${spec.label} ${fmtInt(round.rate)} ${group.unit}, ` +
+            `p99 ${round.p99Ms.toFixed(2)} ms, ${round.serverCpuUsPerOp.toFixed(1)} µs CPU/${group.op} (load generator ${round.loadCpuUsPerOp.toFixed(1)}), ` +
             `cores: server ${round.serverCores.toFixed(2)}, load ${round.loadCores.toFixed(2)}, other ${round.otherCores.toFixed(2)}, steal ${round.stealCores.toFixed(2)}`)
         } finally {
           await target.stop()
         }
       }
     }
-    const baseline = rounds.has('baseline') ? summarize(rounds.get('baseline')!) : undefined
-    const subject = rounds.has('subject') ? summarize(rounds.get('subject')!) : undefined
-    const reference = rounds.has('reference') ? summarize(rounds.get('reference')!) : undefined
-    const both = baseline !== undefined && subject !== undefined
-    const rateRatio = both ? subject.rate / baseline.rate : undefined
-    results.push({
-      name: scenario.name,
-      baseline,
-      subject,
-      reference,
-      referenceRatio: subject !== undefined && reference !== undefined ? subject.rate / reference.rate : undefined,
-      rateRatio,
-      cpuRatio: both ? baseline.serverCpuUsPerOp / subject.serverCpuUsPerOp : undefined,
-      meetsTarget: rateRatio === undefined ? undefined : rateRatio >= group.target
-    })
+    results.push({ name: scenario.name, targets: Object.fromEntries([...rounds].map(([label, r]) => [label, summarize(r)])) })
   }
   return results
 }
 
-/** Memory is measured on freshly started servers, one at a time: load runs leave heaps grown and would hide the cost. */
-async function runMemory (group: ScenarioGroup, sides: Labelled[]): Promise<MemoryResult | undefined> {
+/**
+ * Idle RSS: a fresh process, warmed up with every scenario's load (so its code is loaded and compiled as in
+ * service), then left alone before VmRSS is read. Interleaved rounds like the load, the median kept.
+ */
+async function runIdleRss (group: ScenarioGroup, settings: Settings, targets: TargetSpec[]): Promise<Record<string, IdleRss> | undefined> {
+  if (group.idleRss !== true) return undefined
+  const kib = new Map<string, number[]>(targets.map(({ label }) => [label, []]))
+  for (let i = 1; i <= settings.rounds; i++) {
+    for (const spec of rotated(targets, i)) {
+      const target = await spec.start()
+      try {
+        for (const scenario of group.scenarios) {
+          await scenario.probe(target, spec)
+          await scenario.measure(target, settings.warmupSec, noMeter)
+        }
+        await sleep(settings.idleSettleSec * 1000)
+        const rss = readRssKiB(target.pid)
+        kib.get(spec.label)!.push(rss)
+        log(`[${group.name}] idle RSS: round ${i}/${settings.rounds} ${spec.label} ${(rss / 1024).toFixed(1)} MiB`)
+      } finally {
+        await target.stop()
+      }
+    }
+  }
+  return Object.fromEntries([...kib].map(([label, values]) => [label, { rssKiB: median(values), spread: spread(values), roundsKiB: values }]))
+}
+
+/** Memory per connection is measured on freshly started servers, one at a time: load runs leave heaps grown and would hide the cost. */
+async function runMemory (group: ScenarioGroup, targets: TargetSpec[]): Promise<GroupResult['memory']> {
   const check = group.memory
   if (check === undefined) return undefined
-  const result: MemoryResult = { name: check.name, target: check.target }
-  for (const { role, label } of sides) {
-    if (role === 'reference') continue
-    log(`[${group.name}] ${check.name}: starting a fresh ${label}`)
-    const target = await group[role].start()
+  const result: Record<string, MemoryMeasurement> = {}
+  for (const spec of targets) {
+    log(`[${group.name}] ${check.name}: starting a fresh ${spec.label}`)
+    const target = await spec.start()
     try {
       const m = await check.measure(target)
-      log(`[${group.name}] ${check.name}: ${label} ${m.perConnectionKiB.toFixed(2)} KiB/connection (opened in ${m.openSec.toFixed(1)} s)`)
-      result[role] = m
+      log(`[${group.name}] ${check.name}: ${spec.label} ${m.perConnectionKiB.toFixed(2)} KiB/connection (opened in ${m.openSec.toFixed(1)} s)`)
+      result[spec.label] = m
     } finally {
       await target.stop()
     }
   }
-  if (result.baseline !== undefined && result.subject !== undefined) {
-    result.ratio = result.subject.perConnectionKiB / result.baseline.perConnectionKiB
-    result.meetsTarget = result.ratio <= check.target
+  return { name: check.name, targets: result }
+}
+
+function judge (group: ScenarioGroup, scenarios: ScenarioResult[], idleRss: GroupResult['idleRss'], memory: GroupResult['memory']): Verdict[] {
+  const verdicts: Verdict[] = []
+  const verdict = (c: Criterion, scenario: string | undefined, subject: number | undefined, yardstick: number | undefined): void => {
+    const base = { criterion: c.name, scenario, subject: group.subject, yardstick: c.yardstick, bound: c.bound, limit: c.limit }
+    if (subject === undefined || yardstick === undefined) {
+      verdicts.push({ ...base, skipped: 'not compared (BENCH_ONLY)' })
+    } else if (!(yardstick > 0)) {
+      // RSS per connection over too few connections drowns in the garbage collector's noise and can come out negative
+      verdicts.push({ ...base, skipped: `not compared: ${c.yardstick}'s figure is ${yardstick.toFixed(2)}, too small to divide by (measure more)` })
+    } else {
+      const ratio = subject / yardstick
+      verdicts.push({ ...base, ratio, pass: c.bound === 'min' ? ratio >= c.limit : ratio <= c.limit })
+    }
   }
-  return result
+  for (const c of group.criteria) {
+    if (c.metric === 'rate' || c.metric === 'p99') {
+      const pick = (side: Side | undefined): number | undefined => side === undefined ? undefined : c.metric === 'rate' ? side.rate : side.p99Ms
+      for (const s of scenarios) verdict(c, s.name, pick(s.targets[group.subject]), pick(s.targets[c.yardstick]))
+    } else if (c.metric === 'idleRss') {
+      verdict(c, undefined, idleRss?.[group.subject]?.rssKiB, idleRss?.[c.yardstick]?.rssKiB)
+    } else {
+      verdict(c, undefined, memory?.targets[group.subject]?.perConnectionKiB, memory?.targets[c.yardstick]?.perConnectionKiB)
+    }
+  }
+  return verdicts
+}
+
+/** The subject's CPU per operation against each yardstick of a throughput criterion: the steadier figure on a shared VM. */
+function cpuRatios (group: ScenarioGroup, scenarios: ScenarioResult[]): CpuRatio[] {
+  const yardsticks = [...new Set(group.criteria.filter((c) => c.metric === 'rate').map((c) => c.yardstick))]
+  const out: CpuRatio[] = []
+  for (const s of scenarios) {
+    const subject = s.targets[group.subject]
+    for (const y of yardsticks) {
+      const other = s.targets[y]
+      if (subject !== undefined && other !== undefined) out.push({ scenario: s.name, yardstick: y, ratio: subject.serverCpuUsPerOp / other.serverCpuUsPerOp })
+    }
+  }
+  return out
 }
 
 function warningsFor (group: ScenarioGroup, background: number, scenarios: ScenarioResult[]): string[] {
@@ -335,135 +424,126 @@ function warningsFor (group: ScenarioGroup, background: number, scenarios: Scena
     warnings.push(`other processes kept ${background.toFixed(2)} of ${CORES} cores busy before the servers started; rerun on an idle machine before trusting the ratios`)
   }
   for (const s of scenarios) {
-    const sides = (['baseline', 'subject'] as const).filter((role) => s[role] !== undefined)
-    const rounds = sides.flatMap((role) => s[role]!.rounds)
+    const rounds = Object.values(s.targets).flatMap((side) => side.rounds)
     const noisy = rounds.filter((r) => r.otherCores + r.stealCores > busyLimit)
     if (noisy.length > 0) {
       const worst = (pick: (r: Round) => number): string => Math.max(...noisy.map(pick)).toFixed(2)
       warnings.push(`${s.name}: other processes used up to ${worst((r) => r.otherCores)} cores and the hypervisor took up to ` +
-        `${worst((r) => r.stealCores)} in ${noisy.length} of ${rounds.length} measurements; the rates are suspect, CPU per ${group.op} much less so`)
+        `${worst((r) => r.stealCores)} in ${noisy.length} of ${rounds.length} measurements; the rates and latencies are suspect, CPU per ${group.op} much less so`)
     }
-    for (const role of sides) {
-      const side = s[role]!
+    for (const [label, side] of Object.entries(s.targets)) {
       if (side.loadCores >= LOAD_SATURATED || side.loadCpuUsPerOp >= LOAD_COST_SHARE * side.serverCpuUsPerOp) {
-        warnings.push(`${s.name}, ${group[role].label}: the load generator (one process) spent ${side.loadCpuUsPerOp.toFixed(1)} µs CPU ` +
+        warnings.push(`${s.name}, ${label}: the load generator (one process) spent ${side.loadCpuUsPerOp.toFixed(1)} µs CPU ` +
           `per ${group.op} to the server's ${side.serverCpuUsPerOp.toFixed(1)} (${side.loadCores.toFixed(2)} vs ` +
           `${side.serverCores.toFixed(2)} cores): it cannot saturate this server, so ${group.unit} is partly the client's ` +
-          'limit and the rate ratio is squeezed toward 1; the CPU ratio is the sounder figure here')
+          'limit and rate ratios with it are squeezed toward 1; the CPU ratio is the sounder figure here')
       }
     }
   }
   return warnings
 }
 
-async function runGroup (group: ScenarioGroup, settings: Settings, only: Role | undefined): Promise<GroupResult> {
-  const sides = roles(group, only)
+async function runGroup (group: ScenarioGroup, settings: Settings, only: string[] | undefined): Promise<GroupResult> {
+  const targets = group.targets.filter((t) => selected(t.label, only))
+  if (targets.length === 0) throw new Error(`BENCH_ONLY=${only!.join(',')} selects none of ${group.targets.map((t) => t.label).join(', ')}`)
+  await selfCheck(group, targets)
   const background = await backgroundCores()
-  const scenarios = await runScenarios(group, settings, sides)
-  const memory = await runMemory(group, sides)
+  const scenarios = await runScenarios(group, settings, targets)
+  const idleRss = await runIdleRss(group, settings, targets)
+  const memory = await runMemory(group, targets)
   return {
     name: group.name,
     unit: group.unit,
     op: group.op,
-    target: group.target,
-    judgedOn: `median ${group.unit} ratio ${group.subject.label}/${group.baseline.label}`,
-    baselineLabel: group.baseline.label,
-    subjectLabel: group.subject.label,
-    referenceLabel: group.reference?.label,
+    subject: group.subject,
+    targets: targets.map(({ label, command }) => ({ label, command })),
+    criteria: group.criteria,
     notes: group.notes ?? [],
     backgroundCores: background,
     scenarios,
+    idleRss,
     memory,
+    verdicts: judge(group, scenarios, idleRss, memory),
+    cpuRatios: cpuRatios(group, scenarios),
     warnings: warningsFor(group, background, scenarios)
   }
 }
 
 // --- output ----------------------------------------------------------------------------------------
 
-const fmtMs = (value: number | undefined): string => value === undefined ? '-' : value.toFixed(2)
+const fmtMs = (value: number): string => value.toFixed(2)
 const fmtRatio = (value: number | undefined): string => value === undefined ? '-' : value.toFixed(2)
 const fmtSpread = (share: number): string => `±${Math.round(share * 100)}%`
+const fmtMiB = (kib: number): string => (kib / 1024).toFixed(1)
 
-function renderTable (header: string[], rows: string[][]): string {
+/** `left` columns are text (left-aligned), the rest figures. */
+function renderTable (header: string[], rows: string[][], left = 2): string {
   const widths = header.map((h, col) => Math.max(h.length, ...rows.map((row) => row[col].length)))
   const line = (cells: string[]): string =>
-    cells.map((cell, col) => col === 0 ? cell.padEnd(widths[col]) : cell.padStart(widths[col])).join('  ').trimEnd()
+    cells.map((cell, col) => col < left ? cell.padEnd(widths[col]) : cell.padStart(widths[col])).join('  ').trimEnd()
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n')
 }
 
 function renderScenarios (result: GroupResult): string {
-  const b = result.baselineLabel
-  const s = result.subjectLabel
-  const cpu = `CPU µs/${result.op}`
-  const header = ['scenario', `${b} ${result.unit}`, 'p50 ms', 'p99 ms', cpu, `${s} ${result.unit}`, 'p50 ms', 'p99 ms', cpu,
-    `${result.unit} ${s}/${b}`, `CPU ${b}/${s}`]
-  const rows = result.scenarios.map((r) => {
-    const side = (x: Side | undefined): string[] => x === undefined
-      ? ['-', '-', '-', '-']
-      : [`${fmtInt(x.rate)} ${fmtSpread(x.rateSpread)}`, fmtMs(x.p50Ms), fmtMs(x.p99Ms), `${x.serverCpuUsPerOp.toFixed(1)} ${fmtSpread(x.cpuSpread)}`]
-    return [r.name, ...side(r.baseline), ...side(r.subject), fmtRatio(r.rateRatio), fmtRatio(r.cpuRatio)]
-  })
-  return renderTable(header, rows)
+  const rows = result.scenarios.flatMap((s) => result.targets.map(({ label }) => {
+    const x = s.targets[label]
+    return [s.name, label, `${fmtInt(x.rate)} ${fmtSpread(x.rateSpread)}`, fmtMs(x.p50Ms), `${fmtMs(x.p99Ms)} ${fmtSpread(x.p99Spread)}`,
+      `${x.serverCpuUsPerOp.toFixed(1)} ${fmtSpread(x.cpuSpread)}`]
+  }))
+  return renderTable(['scenario', 'target', result.unit, 'p50 ms', 'p99 ms', `CPU µs/${result.op}`], rows)
 }
 
-function renderVerdicts (result: GroupResult): string[] {
-  const b = result.baselineLabel
-  const s = result.subjectLabel
-  const lines = result.scenarios.map((r) => {
-    const what = `${result.name} ${r.name}: ${s}/${b} ${result.unit}`
-    if (r.rateRatio === undefined) return `SKIP ${what} not compared (BENCH_ONLY)`
-    return `${r.meetsTarget === true ? 'PASS' : 'MISS'} ${what} = ${fmtRatio(r.rateRatio)} (target ≥ ${result.target}); ` +
-      `CPU per ${result.op} ${b}/${s} = ${fmtRatio(r.cpuRatio)} (not judged)`
-  })
-  const m = result.memory
-  if (m !== undefined) {
-    const what = `${result.name} ${m.name}: ${s}/${b} RSS per connection`
-    lines.push(m.ratio === undefined
-      ? `SKIP ${what} not compared (BENCH_ONLY)`
-      : `${m.meetsTarget === true ? 'PASS' : 'MISS'} ${what} = ${fmtRatio(m.ratio)} (target ≤ ${m.target})`)
-  }
-  return lines
-}
-
-/** The reference server's row per scenario, with the subject's rate against it (not judged). */
-function renderReference (result: GroupResult): string | null {
-  const r = result.referenceLabel
-  if (r === undefined || !result.scenarios.some((x) => x.reference !== undefined)) return null
-  const s = result.subjectLabel
-  const rows = result.scenarios.map((x) => x.reference === undefined
-    ? [x.name, '-', '-', '-', '-', '-']
-    : [x.name, `${fmtInt(x.reference.rate)} ${fmtSpread(x.reference.rateSpread)}`, fmtMs(x.reference.p50Ms), fmtMs(x.reference.p99Ms),
-        `${x.reference.serverCpuUsPerOp.toFixed(1)} ${fmtSpread(x.reference.cpuSpread)}`, fmtRatio(x.referenceRatio)])
-  return renderTable(['reference (not judged)', `${r} ${result.unit}`, 'p50 ms', 'p99 ms', `CPU µs/${result.op}`, `${result.unit} ${s}/${r}`], rows)
+function renderIdleRss (result: GroupResult): string {
+  const rss = result.idleRss!
+  const rows = result.targets.map(({ label }) => [label, `${fmtMiB(rss[label].rssKiB)} ${fmtSpread(rss[label].spread)}`])
+  return renderTable(['target', 'idle RSS MiB'], rows, 1)
 }
 
 function renderMemory (result: GroupResult): string {
   const m = result.memory!
-  const mib = (kib: number): string => (kib / 1024).toFixed(1)
-  const rows = (['baseline', 'subject'] as const).map((role) => {
-    const x = m[role]
-    const label = role === 'baseline' ? result.baselineLabel : result.subjectLabel
-    return x === undefined
-      ? [label, '-', '-', '-', '-']
-      : [label, String(x.connections), `${mib(x.rssBeforeKiB)} → ${mib(x.rssAfterKiB)}`, x.perConnectionKiB.toFixed(2), x.openSec.toFixed(1)]
+  const rows = result.targets.map(({ label }) => {
+    const x = m.targets[label]
+    return [m.name, label, `${fmtMiB(x.rssBeforeKiB)} → ${fmtMiB(x.rssAfterKiB)}`, x.perConnectionKiB.toFixed(2), x.openSec.toFixed(1)]
   })
-  return renderTable(['idle memory', 'connections', 'RSS MiB', 'KiB/connection', 'open s'], rows)
+  return renderTable(['memory', 'target', 'RSS MiB', 'KiB/connection', 'open s'], rows)
+}
+
+const METRIC_TEXT: Record<Criterion['metric'], string> = { rate: 'rate', p99: 'p99', idleRss: 'idle RSS', rssPerConnection: 'RSS per connection' }
+
+function renderVerdict (result: GroupResult, v: Verdict): string {
+  const c = result.criteria.find((x) => x.name === v.criterion && x.yardstick === v.yardstick)!
+  const what = c.metric === 'rate' ? result.unit : METRIC_TEXT[c.metric]
+  const where = v.scenario === undefined ? result.name : `${result.name} ${v.scenario}`
+  const text = `${where} ${v.criterion}: ${v.subject}/${v.yardstick} ${what}`
+  const target = `target ${v.bound === 'min' ? '≥' : '≤'} ${v.limit}`
+  if (v.ratio === undefined) return `SKIP ${text} ${v.skipped ?? 'not compared'} (${target})`
+  return `${v.pass === true ? 'PASS' : 'FAIL'} ${text} = ${fmtRatio(v.ratio)} (${target})`
 }
 
 function render (result: GroupResult, settings: Settings): string {
+  const labels = result.targets.map((t) => t.label)
   const out = [
     `== ${result.name} ==`,
     ...result.notes,
-    `figures are medians of ${settings.rounds} interleaved rounds (${result.baselineLabel}, ${result.subjectLabel}, ...; a fresh process each) of ` +
-      `${settings.durationSec} s each; ± is half the range over the rounds; CPU is the server process's own (utime+stime) per ${result.op}`,
-    `judged on the ${result.judgedOn} (target ≥ ${result.target}); the CPU ratio ${result.baselineLabel}/${result.subjectLabel} is printed beside it, not judged`,
+    ...result.targets.map((t) => `  ${t.label}: ${t.command}`),
+    `figures are medians of ${settings.rounds} interleaved rounds (${labels.join(', ')}, ...; the order rotated each round; ` +
+      `a fresh process each) of ${settings.durationSec} s after ${settings.warmupSec} s of warm-up; ± is half the range over the rounds; ` +
+      `CPU is the server process's own (utime+stime) per ${result.op}`,
     '',
     renderScenarios(result)
   ]
-  const reference = renderReference(result)
-  if (reference !== null) out.push('', reference)
+  if (result.idleRss !== undefined) {
+    out.push(`idle RSS: VmRSS of a fresh process after ${settings.warmupSec} s of each scenario's load and ${settings.idleSettleSec} s idle, median of ${settings.rounds} rounds`,
+      '', renderIdleRss(result))
+  }
   if (result.memory !== undefined) out.push('', renderMemory(result))
-  out.push('', ...renderVerdicts(result))
+  out.push('', ...result.verdicts.map((v) => renderVerdict(result, v)))
+  for (const r of result.cpuRatios) {
+    out.push(`info ${result.name} ${r.scenario}: CPU per ${result.op} ${result.subject}/${r.yardstick} = ${fmtRatio(r.ratio)} (not judged)`)
+  }
+  const judged = result.verdicts.filter((v) => v.pass !== undefined)
+  out.push(`${result.name}: ${judged.filter((v) => v.pass === true).length} of ${judged.length} criteria PASS` +
+    (judged.length < result.verdicts.length ? `, ${result.verdicts.length - judged.length} skipped` : ''))
   for (const warning of result.warnings) out.push(`WARNING: ${warning}`)
   return out.join('\n')
 }
@@ -474,6 +554,8 @@ function writeResults (result: GroupResult, settings: Settings, tool: string): s
   const doc = {
     generatedAt: new Date().toISOString(),
     node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    cpuModel: CPU_MODEL,
     cpus: CORES,
     pinned: pinnedTo,
     clockTicks: CLOCK_TICKS,
@@ -493,13 +575,19 @@ async function main (): Promise<void> {
   const settings = readSettings()
   const only = readOnly()
   const onlyGroup = readOnlyGroup()
+  const coalescing = readFlag('BENCH_COALESCING')
   const httpTool = pickHttpTool(process.env.BENCH_TOOL)
   const echoscopeEntry = resolve(process.env.BENCH_ECHOSCOPE_ENTRY || join(ROOT, 'dist', 'src', 'cli.js'))
   const wsEchoscopeEntry = resolve(process.env.BENCH_WS_ECHOSCOPE_ENTRY || echoscopeEntry)
   const groups: [ScenarioGroup, string][] = [
-    [httpGroup({ settings, tool: httpTool, echoscopeEntry }), httpTool.name],
+    [httpGroup({ settings, tool: httpTool, echoscopeEntry, coalescing }), httpTool.name],
     [wsGroup({ settings, echoscopeEntry: wsEchoscopeEntry }), 'ws']
   ]
+  if (only !== undefined) {
+    const known = new Set(['bare', ...groups.flatMap(([g]) => g.targets.map((t) => t.label))])
+    const unknown = only.filter((name) => !known.has(name))
+    if (unknown.length > 0) throw new Error(`BENCH_ONLY=${process.env.BENCH_ONLY}: unknown target ${unknown.join(', ')}; expected some of ${[...known].join(', ')}`)
+  }
   const entries: Record<string, string> = { http: echoscopeEntry, ws: wsEchoscopeEntry }
   const defaultEntry = join(ROOT, 'dist', 'src', 'cli.js')
   const startedAt = Date.now()
@@ -513,7 +601,7 @@ async function main (): Promise<void> {
   } else {
     log(`not pinned (${why}): throughput moves with where the scheduler puts the server`)
   }
-  log(`${settings.rounds} interleaved rounds × ${settings.durationSec} s per server and scenario, after ${settings.warmupSec} s of warm-up each`)
+  log(`${settings.rounds} interleaved rounds × ${settings.durationSec} s per target and scenario, after ${settings.warmupSec} s of warm-up each`)
   let failed = 0
   for (const [group, tool] of groups) {
     if (onlyGroup !== undefined && group.name !== onlyGroup) continue

@@ -6,8 +6,10 @@ import type { ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
 import { createServer } from 'node:net'
+import { relative } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { Target, TargetSpec } from './types.ts'
+import { fileURLToPath } from 'node:url'
+import type { EchoShape, Target, TargetSpec } from './types.ts'
 
 const HOST = '127.0.0.1'
 const START_TIMEOUT_MS = 15_000
@@ -122,9 +124,21 @@ export function pinServers (affinity: Affinity | null): void {
   serverAffinity = affinity
 }
 
-export function nodeServer (label: string, script: string, ready: ReadyCheck, args: string[] = []): TargetSpec {
+export interface NodeServerOptions {
+  /** arguments after --port and --host */
+  args?: string[]
+  /** what its answers hold, for the probe (WebSocket servers: unused) */
+  echo?: EchoShape
+}
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+
+export function nodeServer (label: string, script: string, ready: ReadyCheck, { args = [], echo = 'full' }: NodeServerOptions = {}): TargetSpec {
+  const shown = relative(ROOT, script).startsWith('..') ? script : relative(ROOT, script)
   return {
     label,
+    command: ['node', shown, ...args.map((a) => a === '' ? "''" : a)].join(' '),
+    echo,
     async start (): Promise<Target> {
       if (!existsSync(script)) throw new Error(`${label}: ${script} does not exist (run npm run build first)`)
       const port = await freePort()

@@ -1,13 +1,14 @@
-// Shapes the benchmark harness is built from. A scenario group compares one baseline (the floor
-// Node allows) with one subject (echoscope) over the same scenarios, so WebSocket, TCP or anything
-// else can be added as another group without touching the runner.
+// Shapes the benchmark harness is built from. A scenario group measures several targets (echoscope and
+// the yardsticks it is judged against) over the same scenarios and judges the subject by criteria, each
+// naming its yardstick, so WebSocket, TCP or anything else can be added as another group without
+// touching the runner.
 
 export interface Settings {
   /** seconds per measurement */
   durationSec: number
-  /** seconds of throw-away load before each scenario's first round, so both servers are measured JIT-warm */
+  /** seconds of throw-away load before each measurement, so every server is measured JIT-warm */
   warmupSec: number
-  /** measurements per server per scenario, interleaved in time; the median is reported */
+  /** measurements per target per scenario, interleaved in time; the median is reported */
   rounds: number
   /** HTTP connections */
   connections: number
@@ -16,6 +17,8 @@ export interface Settings {
   wsClients: number
   /** idle WebSocket connections for the memory check */
   wsIdle: number
+  /** seconds a warmed-up server is left alone before its idle RSS is read */
+  idleSettleSec: number
 }
 
 export interface Measurement {
@@ -50,16 +53,26 @@ export interface Target {
   stop(): Promise<void>
 }
 
+/**
+ * What a target's answers contain, for the probe: 'full' is echoscope's core fields (method, url, path,
+ * query, headers, the parsed body, its size and SHA-256, requestId ...), 'minimal' only method, url,
+ * headers and the body as text.
+ */
+export type EchoShape = 'full' | 'minimal'
+
 export interface TargetSpec {
-  /** column heading in the table and key in the JSON results */
+  /** row label in the tables and key in the JSON results */
   label: string
+  /** how it is started, for the results: the script (relative to the repository) and its arguments */
+  command: string
+  echo: EchoShape
   start(): Promise<Target>
 }
 
 export interface Scenario {
   name: string
-  /** sends one request and throws unless the answer is a real echo: a 2xx from a catch-all is not */
-  probe(target: Target): Promise<void>
+  /** sends one request and throws unless the answer is a real echo of it: a 2xx from a catch-all is not */
+  probe(target: Target, spec: TargetSpec): Promise<void>
   /** runs the load for durationSec and throws when any operation failed */
   measure(target: Target, durationSec: number, meter: Meter): Promise<Measurement>
 }
@@ -74,12 +87,25 @@ export interface MemoryMeasurement {
   openSec: number
 }
 
-/** Memory held per idle connection, measured once per server on a freshly started one. */
+/** Memory held per idle connection, measured once per target on a freshly started one. */
 export interface MemoryCheck {
   name: string
   measure(target: Target): Promise<MemoryMeasurement>
-  /** maximum subject/baseline ratio of perConnectionKiB */
-  target: number
+}
+
+/**
+ * One judged figure: the subject's metric divided by the yardstick's. Per scenario for rate and p99,
+ * once per group for the memory figures.
+ */
+export interface Criterion {
+  /** e.g. 'throughput' */
+  name: string
+  metric: 'rate' | 'p99' | 'idleRss' | 'rssPerConnection'
+  /** label of the target the subject is divided by */
+  yardstick: string
+  /** 'min': the ratio must be at least limit; 'max': at most */
+  bound: 'min' | 'max'
+  limit: number
 }
 
 export interface ScenarioGroup {
@@ -89,16 +115,14 @@ export interface ScenarioGroup {
   unit: string
   /** one operation, for "CPU µs per <op>" */
   op: string
-  baseline: TargetSpec
-  subject: TargetSpec
-  /**
-   * measured in the same rounds and shown beside, never judged: e.g. the baseline with a technique the
-   * subject uses, so a reader sees how much of the ratio that technique makes
-   */
-  reference?: TargetSpec
+  /** every target, in the order of the first round */
+  targets: TargetSpec[]
+  /** label of the judged target */
+  subject: string
   scenarios: Scenario[]
-  /** minimum subject/baseline ratio of the median rates */
-  target: number
+  criteria: Criterion[]
+  /** read each target's RSS on a fresh process after warming it up with every scenario and letting it idle */
+  idleRss?: boolean
   memory?: MemoryCheck
   /** lines printed above the table: how the servers were started, and anything that bends the comparison */
   notes?: string[]

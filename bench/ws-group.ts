@@ -2,7 +2,6 @@
 // 64-byte text and 1 KiB binary messages, plus the memory each idle connection holds.
 import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
-import { ECHOSCOPE_HTTP_ARGS } from './http-group.ts'
 import { nodeServer } from './servers.ts'
 import type { Scenario, ScenarioGroup, Settings } from './types.ts'
 import { closedLoop, idleMemory, probeWsEcho, wsReady, wsUrl } from './ws-load.ts'
@@ -46,7 +45,7 @@ export interface WsGroupOptions {
  * client with 1008, and the per-client rate limit on upgrades (6000/min) would refuse the idle
  * crowd; raised out of reach, both still run their checks, so their cost is measured.
  */
-export const ECHOSCOPE_WS_ARGS = [...ECHOSCOPE_HTTP_ARGS, '--ws-max-message-rate', '1000000']
+export const ECHOSCOPE_WS_ARGS = ['--rate-limit-max', '100000000', '--rate-limit-allow', '', '--ws-max-message-rate', '1000000']
 
 export function wsGroup ({ settings, echoscopeEntry }: WsGroupOptions): ScenarioGroup {
   const ready = wsReady(WS_PATH)
@@ -54,20 +53,25 @@ export function wsGroup ({ settings, echoscopeEntry }: WsGroupOptions): Scenario
     name: 'ws',
     unit: 'msg/s',
     op: 'msg',
-    baseline: nodeServer('bare', fileURLToPath(new URL('./bare-ws.js', import.meta.url)), ready),
-    subject: nodeServer('echoscope', echoscopeEntry, ready, ECHOSCOPE_WS_ARGS),
+    targets: [
+      nodeServer('bare', fileURLToPath(new URL('./bare-ws.js', import.meta.url)), ready),
+      nodeServer('echoscope', echoscopeEntry, ready, { args: ECHOSCOPE_WS_ARGS })
+    ],
+    subject: 'echoscope',
     scenarios: [
       wsScenario('text 64 B', TEXT_64, settings),
       wsScenario('binary 1 KiB', BINARY_1K, settings)
     ],
-    target: TARGET_RATE_RATIO,
+    criteria: [
+      { name: 'throughput', metric: 'rate', yardstick: 'bare', bound: 'min', limit: TARGET_RATE_RATIO },
+      { name: `RSS per connection, ${settings.wsIdle} idle`, metric: 'rssPerConnection', yardstick: 'bare', bound: 'max', limit: TARGET_MEMORY_RATIO }
+    ],
     memory: {
       name: `${settings.wsIdle} idle connections`,
-      measure: (target) => idleMemory(wsUrl(target.baseUrl, WS_PATH), settings.wsIdle, target.pid),
-      target: TARGET_MEMORY_RATIO
+      measure: (target) => idleMemory(wsUrl(target.baseUrl, WS_PATH), settings.wsIdle, target.pid)
     },
     notes: [
-      `echoscope runs with its defaults except ${ECHOSCOPE_WS_ARGS.join(' ')} (the defaults, 6000 upgrades/min per client and ` +
+      `echoscope runs with its defaults except ${ECHOSCOPE_WS_ARGS.map((a) => a === '' ? "''" : a).join(' ')} (the defaults, 6000 upgrades/min per client and ` +
         '1000 msg/s per connection, would refuse or close the benchmark\'s clients; both checks still run)',
       `load: ${settings.wsClients} closed-loop clients (send, await the echo, send again) in one Node process using the ws package; ` +
         'clients offer permessage-deflate like browsers do'
