@@ -168,8 +168,8 @@ export function httpGroup ({ settings, tool, echoscopeEntry, coalescing = false 
     nodeServer(FASTIFY_MINIMAL, benchScript('fastify-minimal.js'), httpReady('/'), { echo: 'minimal' })
   ]
   // With --coalesce-writes echoscope writes the responses finished in one event-loop turn together
-  // (src/perf/write-coalescing.ts); the
-  // same-work echo with that one change shows how much of a ratio it makes. Opt-in, never a yardstick.
+  // (src/perf/write-coalescing.ts); the same-work echo with that one change shows how much it is worth.
+  // Opt-in, never a yardstick.
   if (coalescing) targets.push(nodeServer(BARE_COALESCING, benchScript('bare-http.js'), httpReady('/'), { args: ['--coalesce-writes'] }))
   return {
     name: 'http',
