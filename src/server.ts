@@ -146,6 +146,8 @@ export async function buildServer (input: Partial<Options> = {}): Promise<Fastif
       }
       return main
     },
+    // Only for Fastify's "Server listening at https://…" line: the factory above makes the servers.
+    ...(tls !== null && opts.httpsPort === 0 ? { https: true } : {}),
     logger: loggerOptions(opts),
     // Fastify's two lines per request become one, written where Fastify already reports completion
     // (no extra hook on the hot path).

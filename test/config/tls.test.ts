@@ -69,6 +69,15 @@ test('--tls-self-signed serves HTTPS on --port; the echo reports the TLS session
   assert.equal(json.tls.clientCertificate, undefined)
 })
 
+test('the start-up line names the scheme each port serves: https on a TLS --port, http beside --https-port', async (t) => {
+  const tls = await spawnServer(['--tls-self-signed'])
+  t.after(() => tls.child.kill('SIGKILL'))
+  assert.match(tls.output(), new RegExp(`Server listening at https://127\\.0\\.0\\.1:${tls.port}`))
+  const plain = await spawnServer(['--tls-self-signed', '--https-port', String(await freePort())])
+  t.after(() => plain.child.kill('SIGKILL'))
+  assert.match(plain.output(), new RegExp(`Server listening at http://127\\.0\\.0\\.1:${plain.port}`))
+})
+
 test('--tls-cert/--tls-key from files; --tls-ca reports client certificates (mTLS), verified or not', async (t) => {
   const p = await pki(t)
   const { port } = await startEcho(t, { tlsCert: p.files.serverCert, tlsKey: p.files.serverKey, tlsCa: p.files.caCert })
