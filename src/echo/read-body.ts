@@ -30,14 +30,53 @@ export function hasBody (req: IncomingMessage): boolean {
   return cl !== undefined && cl !== '0'
 }
 
+/** Longest a refused body is read and dropped before its 413 goes out. */
+export const DRAIN_MS = 2000
+/** Most bytes of a refused body read and dropped before its 413 goes out. */
+export const DRAIN_BYTES = 64 * 1024 * 1024
+
+/**
+ * Reads and drops the rest of a body that will not be echoed, then calls `done`: at its end, or after
+ * DRAIN_BYTES or DRAIN_MS, whichever comes first.
+ *
+ * Why: the 413 closes the connection, and closing a socket with unread input in the kernel's buffer sends
+ * a TCP reset, which makes the client's kernel throw away an answer its application has not read yet. A
+ * client that writes its whole body before reading (most HTTP libraries without Expect: 100-continue)
+ * would see ECONNRESET or EPIPE instead of the 413. Drained, the connection ends with a FIN after the
+ * answer. Nothing is kept: memory stays bounded, and the bounds cap what one client can make us read.
+ */
+function drainThen (req: IncomingMessage, received: number, done: () => void): void {
+  let dropped = received
+  let finished = false
+  const finish = () => {
+    if (finished) return
+    finished = true
+    clearTimeout(timer)
+    req.removeListener('data', onData)
+    req.pause()
+    done()
+  }
+  const onData = (chunk: Buffer) => {
+    dropped += chunk.length
+    if (dropped > DRAIN_BYTES) finish()
+  }
+  const timer = setTimeout(finish, DRAIN_MS)
+  req.on('data', onData)
+  req.once('end', finish)
+  req.once('error', finish)
+  req.once('close', finish)
+  req.resume()
+}
+
 /**
  * Collects the body, never holding more than `limit` bytes: a declared Content-Length over the limit is
- * refused before reading; a chunked body is cut off as soon as it passes the limit. `done` is called once.
+ * refused without keeping any of it; a chunked body is cut off as soon as it passes the limit. Either way
+ * the rest is drained (drainThen) before the 413. `done` is called once.
  */
 export function collectBody (req: IncomingMessage, limit: number, done: (err: HttpError | null, body: Buffer) => void): void {
   const declared = req.headers['content-length']
   if (declared !== undefined && Number(declared) > limit) {
-    done(bodyTooLarge(limit), EMPTY)
+    drainThen(req, 0, () => done(bodyTooLarge(limit), EMPTY))
     return
   }
   const chunks: Buffer[] = []
@@ -52,7 +91,8 @@ export function collectBody (req: IncomingMessage, limit: number, done: (err: Ht
     if (received > limit) {
       settled = true
       req.removeListener('data', onData)
-      done(bodyTooLarge(limit), EMPTY)
+      chunks.length = 0
+      drainThen(req, received, () => done(bodyTooLarge(limit), EMPTY))
       return
     }
     chunks.push(chunk)

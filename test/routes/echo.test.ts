@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto'
 import { gzipSync } from 'node:zlib'
 import { request as httpRequest } from 'node:http'
 import { connect } from 'node:net'
-import { getJson, rawRequest, startEcho } from '../helper.ts'
+import { getJson, rawRequest, spawnServer, startEcho } from '../helper.ts'
 
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex')
 
@@ -187,6 +187,49 @@ test('a body over --body-limit gets a JSON 413 (declared or chunked); others are
     req.end()
   })
   assert.equal(chunked, 413)
+  const ok = await fetch(url, { method: 'POST', body: 'z'.repeat(1000) })
+  assert.equal((await getJson(ok)).bodyBytes, 1000)
+})
+
+/**
+ * A client that writes its whole request before it reads a byte (as most HTTP libraries do without
+ * Expect: 100-continue): what arrives, and whether the connection ended cleanly or with a reset.
+ */
+function writeAllThenRead (port: number, head: string, body: Buffer): Promise<{ text: string, error: string | null }> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1')
+    let text = ''
+    let error: string | null = null
+    socket.on('data', (d: Buffer) => { text += d.toString('latin1') })
+    socket.on('error', (err: NodeJS.ErrnoException) => { error = err.code ?? err.message })
+    socket.on('close', () => resolve({ text, error }))
+    socket.write(head)
+    socket.end(body)
+  })
+}
+
+test('a 413 reaches a client that writes its whole body before reading, and the connection ends without a reset', async (t) => {
+  // A server in its own process: sharing the test's event loop, the server would read the body as fast
+  // as the client writes it and the reset could not happen.
+  const { child, port } = await spawnServer(['--body-limit', '1000'])
+  t.after(() => { child.kill('SIGKILL') })
+  const url = `http://127.0.0.1:${port}/`
+  const body = Buffer.alloc(3 * 1024 * 1024, 0x61)
+  const heads = [
+    `POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n`,
+    // Chunked: cut off mid-stream once it passes the limit. One chunk of it all, then the last chunk.
+    `POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n${body.length.toString(16)}\r\n`
+  ]
+  for (const [i, head] of heads.entries()) {
+    for (let n = 0; n < 3; n++) {
+      const payload = i === 0 ? body : Buffer.concat([body, Buffer.from('\r\n0\r\n\r\n')])
+      const { text, error } = await writeAllThenRead(port, head, payload)
+      assert.match(text, /^HTTP\/1\.1 413 /, `try ${n} (${i === 0 ? 'declared' : 'chunked'}): got ${JSON.stringify(text.slice(0, 80))}, error ${error}`)
+      assert.equal(JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)).code, 'FST_ERR_CTP_BODY_TOO_LARGE')
+      assert.match(text, /\r\nconnection: close\r\n/i)
+      assert.equal(error, null, 'the connection ended with a FIN, not a reset')
+    }
+  }
   const ok = await fetch(url, { method: 'POST', body: 'z'.repeat(1000) })
   assert.equal((await getJson(ok)).bodyBytes, 1000)
 })
