@@ -106,7 +106,7 @@ test('every relative link in the README, CONTRIBUTING.md and docs/ resolves, anc
 const OTHER_TOOLS: Record<string, string[]> = {
   npx: ['yes', 'package'],
   docker: ['rm', 'read-only', 'build'], // `docker run --rm --read-only`, `docker compose up --build`
-  node: ['test', 'perf-basic-prof-only-functions', 'max-semi-space-size', 'single-threaded-gc', 'use-largepages'],
+  node: ['test', 'perf-basic-prof-only-functions', 'max-semi-space-size', 'single-threaded-gc', 'use-largepages', 'heap-prof'],
   // bench/bare-http.ts and bench/tools/bare-busy.mjs
   bench: ['coalesce-writes', 'busy-us']
 }
