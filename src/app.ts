@@ -60,6 +60,7 @@ export function echoRouteOptions (opts: Options, history: HistoryStore | null = 
     maxDecodeRatio: opts.maxDecodeRatio,
     maxDelay: opts.maxDelay,
     noControls: opts.noControls,
+    defaultFormat: opts.defaultFormat,
     logRequests: opts.logRequests,
     maxStreams: opts.maxStreams,
     maxStreamSeconds: opts.maxStreamSeconds,

@@ -8,7 +8,7 @@ Every option can be given three ways, and the first one found wins:
 
 1. a flag: \`--body-limit 2mb\` or \`--body-limit=2mb\`;
 2. an environment variable: \`ECHOSCOPE_\` and the flag's name in capitals with underscores
-   (\`ECHOSCOPE_BODY_LIMIT=2mb\`); \`PORT\` and \`HOST\` are read too, after their \`ECHOSCOPE_\` names;
+   (\`ECHOSCOPE_BODY_LIMIT=2mb\`); \`PORT\`, \`HTTP_PORT\` and \`HOST\` are read too, after their \`ECHOSCOPE_\` names;
 3. in code, the embedded plugin's option of the same name in camelCase (\`bodyLimit: 2 * 1024 * 1024\`).
 
 Sizes are bytes or a number with \`kb\`, \`mb\` or \`gb\` (powers of 1024); durations are milliseconds

@@ -80,7 +80,8 @@ export const DEFAULT_REDACTED_HEADERS = [
 
 // The options in groups, in the order --help and docs/options.md show them.
 const server = {
-  port: port(8080, 'TCP port for HTTP (0 picks a free one)', ['PORT']),
+  // HTTP_PORT is what the Gateway API conformance echo server (echo-basic) reads, so its manifests work unchanged.
+  port: port(8080, 'TCP port for HTTP (0 picks a free one)', ['PORT', 'HTTP_PORT']),
   host: opt(Type.String({ minLength: 1, default: '127.0.0.1', description: 'address to listen on (0.0.0.0 or :: for every interface)' }),
     { kind: 'string', arg: 'address', allowed: 'an IP address or host name', env: ['HOST'] }),
   trustProxy: opt(Type.Union([Type.Boolean(), Type.Integer({ minimum: 0 }), Type.String()], {
@@ -90,6 +91,10 @@ const server = {
   systemPrefix: opt(Type.String({ default: '', pattern: '^(/[A-Za-z0-9._~!$&\'()*+,;=:@-]+)*$', description: 'path prefix for the system paths (/healthz, /docs, ...), e.g. /_' }),
     { kind: 'string', arg: 'path', defaultText: 'none (system paths at the root)', allowed: 'empty or a path like /_ or /echoscope (no trailing slash)' }),
   noControls: bool(false, 'ignore every x-echo-*/echo_* response control (strict mode for public instances)'),
+  defaultFormat: choice(Type.Union([Type.Literal('json'), Type.Literal('text'), Type.Literal('html'), Type.Literal('har'), Type.Literal('gateway-api')], {
+    default: 'json',
+    description: 'echo format for a request that asks for none (no ?format, no Accept or Accept: */*); gateway-api also logs echo-basic\'s line per request'
+  }), 'format'),
   instance: opt(Type.String({ default: '', description: 'instance name reported in server.instance' }),
     { kind: 'string', arg: 'name', defaultText: 'the host name', allowed: 'any text' }),
   keepAliveTimeout: int(0, 3600000, 72000, 'idle keep-alive timeout; keep above your load balancer\'s (AWS ALB: 60 s)', 'duration'),
@@ -492,7 +497,7 @@ export function helpText (): string {
     '       echoscope healthcheck [options]',
     '',
     ...wrap('Every option is also an environment variable: ECHOSCOPE_ and the flag\'s name in capitals with ' +
-      'underscores (--body-limit 2mb is ECHOSCOPE_BODY_LIMIT=2mb; lists comma-separated); PORT and HOST ' +
+      'underscores (--body-limit 2mb is ECHOSCOPE_BODY_LIMIT=2mb; lists comma-separated); PORT, HTTP_PORT and HOST ' +
       'work too. Flags beat the environment. Sizes take kb, mb or gb, durations ms, s, m or h. A switch ' +
       'takes --name, --no-name, --name=false or --name false.', HELP_WIDTH)
   ]

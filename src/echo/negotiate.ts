@@ -51,12 +51,13 @@ function rank (accept: string): Format {
   return best
 }
 
-export function negotiate (formatParam: unknown, accept: string | undefined): Format {
+/** `fallback` is the format of a request that states no preference (--default-format). */
+export function negotiate (formatParam: unknown, accept: string | undefined, fallback: Format = 'json'): Format {
   if (typeof formatParam === 'string') {
     const f = BY_QUERY.get(formatParam.toLowerCase())
     if (f !== undefined) return f
   }
-  if (accept === undefined || accept === '*/*' || accept === '') return 'json'
+  if (accept === undefined || accept === '*/*' || accept === '') return fallback
   let f = cache.get(accept)
   if (f === undefined) {
     f = rank(accept)

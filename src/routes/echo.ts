@@ -28,6 +28,8 @@ export interface EchoRouteOptions {
   maxDecodeRatio: number
   maxDelay: number
   noControls: boolean
+  /** format of a request that asks for none; gateway-api also writes echo-basic's line per echoed request */
+  defaultFormat: Exclude<Format, 'sse'>
   /** log a line for a request whose client went away mid-body (it gets no response, so no request line) */
   logRequests: boolean
   maxStreams: number
@@ -118,6 +120,7 @@ export function makeEchoHandler (opts: EchoRouteOptions) {
   const controlLimits: ControlLimits = { maxDelay: opts.maxDelay, maxStreamSeconds: opts.maxStreamSeconds }
   const streams = opts.streams
   const history = opts.history
+  const echoBasicLog = opts.defaultFormat === 'gateway-api'
 
   // No promise on the common paths: a request without a body is answered synchronously, one with a body from
   // the body's 'end' callback (parsed synchronously unless it has a content coding or is multipart). Fastify
@@ -163,7 +166,8 @@ export function makeEchoHandler (opts: EchoRouteOptions) {
 
   function respond (request: FastifyRequest, reply: FastifyReply, query: Record<string, string | string[]>, controls: Controls | null, body: Buffer | null, parsed: ParsedBody, receivedAt: Date): unknown {
     const echo = buildEcho(snapshot(request, query, body, receivedAt), parsed, opts.identity)
-    const format = negotiate(query.format, request.raw.headers.accept)
+    const format = negotiate(query.format, request.raw.headers.accept, opts.defaultFormat)
+    if (echoBasicLog) logLikeEchoBasic(request)
     // Serialised once: the JSON response and the history entry are the same bytes.
     const json = history !== null || (format === 'json' && controls?.body === undefined) ? serializeEcho(echo) : ''
     if (history !== null) history.add(echo, json, controls?.status ?? 200)
@@ -226,6 +230,17 @@ export function makeEchoHandler (opts: EchoRouteOptions) {
     reply.type('text/event-stream; charset=utf-8')
     return reply.send(stream)
   }
+}
+
+/**
+ * echo-basic prints this line for every request it echoes (r.RequestURI, r.RemoteAddr as host:port), and the
+ * Gateway API mirror tests find mirrored requests by grepping the pod's log for it, so it is the message
+ * verbatim: in JSON logs it is the `msg` field, in pretty logs the line's text.
+ */
+function logLikeEchoBasic (request: FastifyRequest): void {
+  const socket = request.raw.socket
+  const address = socket.remoteFamily === 'IPv6' ? `[${socket.remoteAddress ?? ''}]` : socket.remoteAddress ?? ''
+  request.log.info(`Echoing back request made to ${request.raw.url ?? '/'} to client (${address}:${socket.remotePort ?? 0})`)
 }
 
 /**

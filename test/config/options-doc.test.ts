@@ -25,6 +25,6 @@ test('the reference has a row for every option: flag, env var, kind, default in 
     }
   }
   assert.match(doc, /\| `--body-limit <size>` \| `ECHOSCOPE_BODY_LIMIT` \| size \| 1mb \|/)
-  assert.match(doc, /\| `--port <port>` \| `ECHOSCOPE_PORT`, `PORT` \| port \| 8080 \|/)
+  assert.match(doc, /\| `--port <port>` \| `ECHOSCOPE_PORT`, `PORT`, `HTTP_PORT` \| port \| 8080 \|/)
   assert.match(doc, /\| `--no-metrics` \| `ECHOSCOPE_METRICS` \| switch \| on \|/)
 })
