@@ -15,6 +15,8 @@ import { adminAuth } from './plugins/admin-auth.ts'
 import { requestsRoutes } from './routes/requests.ts'
 import { inspectRoutes } from './routes/inspect.ts'
 import type { HistoryStore } from './stores/history.ts'
+import { memoryFaults, type FaultCounter } from './stores/faults.ts'
+import faults from './plugins/faults.ts'
 import { healthRoutes, type HealthState } from './routes/health.ts'
 import { echoRoutes, makeEchoHandler, type EchoRouteOptions } from './routes/echo.ts'
 import { gatewayContext, serverIdentity } from './echo/identity.ts'
@@ -52,7 +54,7 @@ export function rateLimitOptions (opts: Options): RateLimitOptions {
   }
 }
 
-export function echoRouteOptions (opts: Options, history: HistoryStore | null = null): EchoRouteOptions {
+export function echoRouteOptions (opts: Options, history: HistoryStore | null = null, faults: FaultCounter | null = opts.noControls ? null : memoryFaults()): EchoRouteOptions {
   const identity = serverIdentity(opts.instance)
   return {
     bodyLimit: opts.bodyLimit,
@@ -67,6 +69,7 @@ export function echoRouteOptions (opts: Options, history: HistoryStore | null = 
     identity,
     gateway: gatewayContext(identity),
     history,
+    faults,
     streams: new Set()
   }
 }
@@ -81,7 +84,9 @@ export async function app (fastify: FastifyInstance, opts: AppOptions) {
 
   // Recent requests (memory, or shared through Redis) for /requests and /inspect.
   await fastify.register(history, { historySize: opts.historySize, historyBodyLimit: opts.historyBodyLimit, redactHeaders: opts.redactHeaders, redisUrl: opts.redisUrl })
-  const echoOpts = echoRouteOptions(opts, fastify.echoscopeHistory)
+  // Attempt counters of the x-echo-fail-times control (memory, or shared through Redis).
+  await fastify.register(faults, { noControls: opts.noControls, redisUrl: opts.redisUrl })
+  const echoOpts = echoRouteOptions(opts, fastify.echoscopeHistory, fastify.echoscopeFaults)
   // WebSocket support at the root, so an upgrade on a system path is refused rather than left open.
   await fastify.register(websocketPlugin, websocketOptions(opts, fastify.echoscope.stats.ws, opts.tracer))
 

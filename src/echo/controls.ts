@@ -12,6 +12,11 @@ export interface Controls {
   contentType?: string
   /** seconds an SSE echo keeps ticking */
   stream?: number
+  /** the first failTimes requests of failKey fail */
+  failTimes?: number
+  failKey?: string
+  /** status: an error answer; reset: the connection (HTTP/2: the stream) is reset */
+  failMode?: 'status' | 'reset'
 }
 
 /** A control with an unusable value: 400 naming the control. */
@@ -23,7 +28,7 @@ export class ControlError extends Error {
   }
 }
 
-type ControlName = 'status' | 'delay' | 'header' | 'body' | 'contentType' | 'stream'
+type ControlName = 'status' | 'delay' | 'header' | 'body' | 'contentType' | 'stream' | 'failTimes' | 'failKey' | 'failMode'
 
 /** lower-cased request header → control. Aliases: mendhak (x-set-response-*), ealen (x-echo-code/time), Gateway API echo (x-echo-set-header). */
 const HEADER_CONTROLS = new Map<string, ControlName>([
@@ -38,7 +43,10 @@ const HEADER_CONTROLS = new Map<string, ControlName>([
   ['x-echo-body', 'body'],
   ['x-echo-content-type', 'contentType'],
   ['x-set-response-content-type', 'contentType'],
-  ['x-echo-stream', 'stream']
+  ['x-echo-stream', 'stream'],
+  ['x-echo-fail-times', 'failTimes'],
+  ['x-echo-fail-key', 'failKey'],
+  ['x-echo-fail-mode', 'failMode']
 ])
 
 const QUERY_CONTROLS = new Map<string, ControlName>([
@@ -49,7 +57,10 @@ const QUERY_CONTROLS = new Map<string, ControlName>([
   ['echo_header', 'header'],
   ['echo_body', 'body'],
   ['echo_content_type', 'contentType'],
-  ['echo_stream', 'stream']
+  ['echo_stream', 'stream'],
+  ['echo_fail_times', 'failTimes'],
+  ['echo_fail_key', 'failKey'],
+  ['echo_fail_mode', 'failMode']
 ])
 
 export const CONTROL_HEADER_NAMES = [...HEADER_CONTROLS.keys()]
@@ -136,6 +147,27 @@ function parseStream (control: string, raw: string, maxSeconds: number): number 
   return Math.min(Number(v), maxSeconds)
 }
 
+export const MAX_FAIL_TIMES = 1000000
+const FAIL_KEY = /^[\x21-\x7e]{1,200}$/
+
+function parseFailTimes (control: string, raw: string): number {
+  const v = raw.trim()
+  if (!/^\d{1,7}$/.test(v) || Number(v) > MAX_FAIL_TIMES) throw new ControlError(control, raw, `must be a whole number of requests from 0 to ${MAX_FAIL_TIMES}`)
+  return Number(v)
+}
+
+function parseFailKey (control: string, raw: string): string {
+  const v = raw.trim()
+  if (!FAIL_KEY.test(v)) throw new ControlError(control, raw, 'must be 1 to 200 visible ASCII characters, no spaces')
+  return v
+}
+
+function parseFailMode (control: string, raw: string): 'status' | 'reset' {
+  const v = raw.trim().toLowerCase()
+  if (v !== 'status' && v !== 'reset') throw new ControlError(control, raw, 'must be status or reset')
+  return v
+}
+
 export interface ControlLimits { maxDelay: number, maxStreamSeconds: number }
 
 function apply (c: Controls, kind: ControlName, control: string, raw: string, limits: ControlLimits): void {
@@ -149,6 +181,9 @@ function apply (c: Controls, kind: ControlName, control: string, raw: string, li
       break
     case 'contentType': c.contentType = parseContentType(control, raw); break
     case 'stream': c.stream = parseStream(control, raw, limits.maxStreamSeconds); break
+    case 'failTimes': c.failTimes = parseFailTimes(control, raw); break
+    case 'failKey': c.failKey = parseFailKey(control, raw); break
+    case 'failMode': c.failMode = parseFailMode(control, raw); break
   }
 }
 
@@ -179,6 +214,11 @@ export function readControls (rawHeaders: string[], query: Record<string, string
     } else {
       apply(c, kind, key, value, limits)
     }
+  }
+  // A key or mode without a count would silently do nothing: say so instead.
+  if (c !== null && c.failTimes === undefined && (c.failKey !== undefined || c.failMode !== undefined)) {
+    const [control, value] = c.failKey !== undefined ? ['x-echo-fail-key', c.failKey] : ['x-echo-fail-mode', c.failMode ?? '']
+    throw new ControlError(control, value, 'needs x-echo-fail-times (or echo_fail_times), the number of requests to fail')
   }
   return c
 }

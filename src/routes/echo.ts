@@ -1,5 +1,6 @@
 // The catch-all echo: every method on every path of this plugin's scope answers with what arrived.
-import { METHODS } from 'node:http'
+import { METHODS, STATUS_CODES } from 'node:http'
+import { constants as http2, type Http2ServerRequest } from 'node:http2'
 import { parse as parseQuery } from 'node:querystring'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { TLSSocket } from 'node:tls'
@@ -17,6 +18,7 @@ import { formatHar } from '../echo/formats/har.ts'
 import { formatGatewayApi } from '../echo/formats/gateway-api.ts'
 import type { GatewayContext } from '../echo/identity.ts'
 import type { HistoryStore } from '../stores/history.ts'
+import type { FaultCounter } from '../stores/faults.ts'
 import { bodyEnded, bodyStarted, rejectedByParser } from '../http/client-error.ts'
 import type { WebSocket } from 'ws'
 import type { Echo, ParsedBody, RequestSnapshot, ServerIdentity, TlsInfo } from '../echo/types.ts'
@@ -38,6 +40,8 @@ export interface EchoRouteOptions {
   gateway: GatewayContext
   /** recent requests for /requests and /inspect; null when off */
   history: HistoryStore | null
+  /** attempt counters of x-echo-fail-times; null with --no-controls */
+  faults: FaultCounter | null
   /** open SSE echoes, shared by every handler made from these options, each with its stop function */
   streams: Set<() => void>
 }
@@ -134,6 +138,22 @@ export function makeEchoHandler (opts: EchoRouteOptions) {
     // Fastify leaves query null for a target its router could not decode; node:querystring copes with those.
     const query = (request.query ?? parseQuery(queryPart(raw.url ?? ''))) as Record<string, string | string[]>
     const controls: Controls | null = opts.noControls ? null : readControls(raw.rawHeaders, query, controlLimits)
+    if (controls?.failTimes !== undefined && opts.faults !== null) {
+      const key = controls.failKey ?? defaultFaultKey(request)
+      const attempt = opts.faults.attempt(key)
+      if (typeof attempt === 'number') {
+        if (!fault(request, reply, controls, key, attempt)) receive(request, reply, query, controls, receivedAt)
+      } else {
+        attempt.then(n => { if (!fault(request, reply, controls, key, n)) receive(request, reply, query, controls, receivedAt) },
+          (err: Error) => reply.send(err))
+      }
+      return
+    }
+    receive(request, reply, query, controls, receivedAt)
+  }
+
+  function receive (request: FastifyRequest, reply: FastifyReply, query: Record<string, string | string[]>, controls: Controls | null, receivedAt: Date): void {
+    const raw = request.raw
     if (!hasBody(raw)) {
       settle(reply, () => respond(request, reply, query, controls, null, NO_BODY, receivedAt))
       return
@@ -162,6 +182,34 @@ export function makeEchoHandler (opts: EchoRouteOptions) {
       }
       settle(reply, () => respond(request, reply, query, controls, body, parsed, receivedAt))
     })
+  }
+
+  /**
+   * Answers a failing attempt of x-echo-fail-times and returns true, or returns false for an attempt past
+   * the count, which is echoed as usual. x-echo-status is the failing attempts' status, not the echo's.
+   */
+  function fault (request: FastifyRequest, reply: FastifyReply, controls: Controls, key: string, attempt: number): boolean {
+    const failTimes = controls.failTimes ?? 0
+    const failing = attempt <= failTimes
+    const status = controls.status ?? 503
+    controls.status = undefined
+    reply.header('x-echo-attempt', String(attempt))
+    if (!failing) return false
+    const detail = { key, attempt, failTimes }
+    if (controls.failMode === 'reset') {
+      // Nothing is sent, so there is no request line: this one says what happened.
+      request.log.info({ method: request.raw.method, url: request.raw.url, ip: request.ip, fault: detail }, 'reset by x-echo-fail-mode')
+      if (request.raw.httpVersion === '2.0') (request.raw as unknown as Http2ServerRequest).stream.close(http2.NGHTTP2_INTERNAL_ERROR)
+      else request.raw.socket.resetAndDestroy()
+      return true
+    }
+    reply.code(status).type(JSON_TYPE).send(JSON.stringify({
+      statusCode: status,
+      error: STATUS_CODES[status] ?? 'Error',
+      message: `attempt ${attempt} of ${failTimes} failing for fail key ${JSON.stringify(key)} (x-echo-fail-times)`,
+      fault: detail
+    }))
+    return true
   }
 
   function respond (request: FastifyRequest, reply: FastifyReply, query: Record<string, string | string[]>, controls: Controls | null, body: Buffer | null, parsed: ParsedBody, receivedAt: Date): unknown {
@@ -254,6 +302,13 @@ function settle (reply: FastifyReply, answer: () => unknown): void {
   } catch (err) {
     reply.send(err as Error)
   }
+}
+
+/** Without x-echo-fail-key: one budget per method, path (without the query) and client address. */
+function defaultFaultKey (request: FastifyRequest): string {
+  const url = request.raw.url ?? '/'
+  const q = url.indexOf('?')
+  return `${request.raw.method ?? 'GET'} ${q === -1 ? url : url.slice(0, q)} ${request.ip}`
 }
 
 function queryPart (url: string): string {
