@@ -102,7 +102,7 @@ export async function app (fastify: FastifyInstance, opts: AppOptions) {
   await fastify.register(openapi, { systemPrefix: opts.systemPrefix })
 
   // System paths first, all under --system-prefix, and before the rate limiter: they are exempt.
-  await fastify.register(healthRoutes, { prefix, state: opts.state })
+  await fastify.register(healthRoutes, { prefix, state: opts.state, auth: adminAuth(opts.adminToken), instance: serverIdentity(opts.instance).instance })
   if (fastify.echoscopeHistory !== null) {
     await fastify.register(requestsRoutes, { prefix, history: fastify.echoscopeHistory, auth: adminAuth(opts.adminToken), maxStreams: opts.maxStreams })
     await fastify.register(inspectRoutes, { prefix, auth: adminAuth(opts.adminToken) })

@@ -128,10 +128,10 @@ export async function getJson (res: Response | Promise<Response>): Promise<any> 
   return (await res).json()
 }
 
-/** Polls until `check` is true (for output another process writes), failing after `timeoutMs`. */
-export async function waitFor (check: () => boolean, timeoutMs = 5000): Promise<void> {
+/** Polls until `check` is true (for output another process writes, or a state a request sees), failing after `timeoutMs`. */
+export async function waitFor (check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
   const until = Date.now() + timeoutMs
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > until) throw new Error('timed out waiting for a condition')
     await new Promise(resolve => setTimeout(resolve, 20))
   }

@@ -9,7 +9,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema, Rout
 import { VERSION } from '../echo/identity.ts'
 import { ECHO_RESPONSE_NAMES, EchoComponent, echoDocumentation } from '../schemas/echo.ts'
 import { ERROR_ID, ErrorComponent, errorDocumentation } from '../schemas/error.ts'
-import { DOCS_ROUTE, METRICS_OPERATION, OPENAPI_JSON_ROUTE, OPENAPI_YAML_ROUTE } from '../schemas/system.ts'
+import { DOCS_ROUTE, HEALTH_OVERRIDE_PUT_DOCUMENT, HEALTH_OVERRIDE_PUT_ROUTE, METRICS_OPERATION, OPENAPI_JSON_ROUTE, OPENAPI_YAML_ROUTE } from '../schemas/system.ts'
 
 /** JSON-ish objects of the document, loosely typed: it is walked and patched, not built here. */
 type Doc = Record<string, any>
@@ -171,6 +171,7 @@ function transformRoute (prefix: string) {
     if (method === 'HEAD') return { schema: { hide: true }, url }
     // Fastify may report Swagger UI's page as `/docs/` or `/docs`: either way it is documented as `/docs`.
     if ((url === `${prefix}/docs` || url === `${prefix}/docs/`) && method === 'GET') return { schema: DOCS_ROUTE, url: `${prefix}/docs` }
+    if (schema === HEALTH_OVERRIDE_PUT_ROUTE) return { schema: withErrorRefs(HEALTH_OVERRIDE_PUT_DOCUMENT), url }
     return { schema: schema === undefined ? schema : withErrorRefs(schema), url }
   }
 }

@@ -4,7 +4,7 @@
 import { Type, type TSchema } from 'typebox'
 import { CONTROL_HEADER_NAMES, CONTROL_QUERY_NAMES } from '../echo/controls.ts'
 
-type Control = 'status' | 'delay' | 'header' | 'body' | 'contentType' | 'stream'
+type Control = 'status' | 'delay' | 'header' | 'body' | 'contentType' | 'stream' | 'failTimes' | 'failKey' | 'failMode'
 
 interface ControlDoc {
   header: string
@@ -52,6 +52,25 @@ export const CONTROL_DOCS: Record<Control, ControlDoc> = {
     query: 'echo_stream',
     description: 'Seconds a server-sent-events echo (`Accept: text/event-stream` or `?format=sse`) keeps ticking: default 5, capped by --max-stream-seconds.',
     examples: ['10']
+  },
+  failTimes: {
+    header: 'x-echo-fail-times',
+    query: 'echo_fail_times',
+    description: 'The first N requests of a key fail (503, or the status control\'s code) and later ones get the normal answer; for retry and failover tests. ' +
+      'Each answer carries `x-echo-attempt`. Counters live 10 minutes (10,000 keys in memory, or in Redis with --redis-url).',
+    examples: ['2']
+  },
+  failKey: {
+    header: 'x-echo-fail-key',
+    query: 'echo_fail_key',
+    description: 'Which counter a fail-times request counts against; default the method, path and client address. 1–200 visible ASCII characters.',
+    examples: ['checkout-retry-1']
+  },
+  failMode: {
+    header: 'x-echo-fail-mode',
+    query: 'echo_fail_mode',
+    description: '`status` (default) answers a failing attempt with a status; `reset` resets the connection (HTTP/2: the stream) instead.',
+    examples: ['reset']
   }
 }
 

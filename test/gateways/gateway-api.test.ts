@@ -105,7 +105,8 @@ server {
     const a = await goGet(gw.port, '/mirror')
     assert.equal(a.body.pod, ENV.POD_NAME)
     await waitFor(() => mirror.output().includes('Echoing back request made to /mirror to client (127.0.0.1:'))
-    assert.match(backend.output(), /"msg":"Echoing back request made to \/mirror to client \(127\.0\.0\.1:\d+\)"/)
+    // Log lines are batched, so each backend's line is awaited rather than read once.
+    await waitFor(() => /"msg":"Echoing back request made to \/mirror to client \(127\.0\.0\.1:\d+\)"/.test(backend.output()))
   })
 })
 
