@@ -1,7 +1,7 @@
 // Builds the Fastify server (HTTP settings, logger) around the app plugin, and runs it as a process:
 // listen, drain on SIGTERM/SIGINT, exit.
 import { randomUUID } from 'node:crypto'
-import { createServer as createHttpServer, type Server } from 'node:http'
+import { createServer as createHttpServer, type IncomingHttpHeaders, type Server } from 'node:http'
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
 import { createSecureServer, type Http2SecureServer } from 'node:http2'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
@@ -111,6 +111,19 @@ function mainServer (opts: Options, tls: TlsMaterial | null, coalescing: WriteCo
 }
 
 /** A ready-to-listen echoscope server. Options are validated here; a bad one throws ConfigError. */
+/** What an incoming request id may be: short, and nothing that needs escaping in a header, a log line or a URL path. */
+const SANE_REQUEST_ID = /^[A-Za-z0-9._:;/+=@~-]{1,200}$/
+
+/** Fastify's genReqId: the caller's id from `header` when there is exactly one and it is sane, else a fresh UUID. */
+export function requestIdGenerator (header: string): (req: { headers: IncomingHttpHeaders }) => string {
+  const name = header.toLowerCase()
+  if (name === '') return () => randomUUID()
+  return (req) => {
+    const given = req.headers[name]
+    return typeof given === 'string' && SANE_REQUEST_ID.test(given) ? given : randomUUID()
+  }
+}
+
 export async function buildServer (input: Partial<Options> = {}): Promise<FastifyInstance> {
   const opts = resolveOptions(input)
   const state: HealthState = { draining: false }
@@ -152,7 +165,8 @@ export async function buildServer (input: Partial<Options> = {}): Promise<Fastif
     // Fastify's two lines per request become one, written where Fastify already reports completion
     // (no extra hook on the hot path).
     logController,
-    genReqId: () => randomUUID(),
+    // Fastify's own requestIdHeader would keep any value; this keeps only a sane one (requestIdOf).
+    genReqId: requestIdGenerator(opts.requestIdHeader),
     requestIdHeader: false,
     // A hop count is valid for proxy-addr (Fastify passes it through) though Fastify's types omit it.
     trustProxy: trustProxyOption(opts.trustProxy),

@@ -120,6 +120,8 @@ const logging = {
   logFormat: choice(Type.Union([Type.Literal('auto'), Type.Literal('json'), Type.Literal('pretty')], { default: 'auto', description: 'log format: auto is pretty on a TTY, JSON otherwise' }), 'format'),
   logRequests: bool(true, 'log one line per request'),
   logHeaders: bool(false, 'include request headers in the request log line (redacted per --redact-headers)'),
+  requestIdHeader: opt(Type.String({ default: 'x-request-id', pattern: '^([!#$%&\'*+.^_`|~0-9A-Za-z-]+)?$', description: 'request header whose id (1–200 of A-Z a-z 0-9 and -_.:;/+=@~) is kept as the request id, so logs correlate with the gateway\'s; otherwise one is generated. Empty: always generate' }),
+    { kind: 'string', arg: 'name', allowed: 'a header name, or empty to always generate the id' }),
   redactHeaders: opt(Type.Array(Type.String({ pattern: '^[!#$%&\'*+.^_`|~0-9A-Za-z-]+$' }), {
     default: DEFAULT_REDACTED_HEADERS,
     description: 'headers whose values are hidden in logs (empty to log them all)'
