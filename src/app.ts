@@ -64,6 +64,7 @@ export function echoRouteOptions (opts: Options, history: HistoryStore | null = 
     noControls: opts.noControls,
     defaultFormat: opts.defaultFormat,
     logRequests: opts.logRequests,
+    logBodies: opts.logBodies,
     maxStreams: opts.maxStreams,
     maxStreamSeconds: opts.maxStreamSeconds,
     identity,

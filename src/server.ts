@@ -6,7 +6,7 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from 'n
 import { createSecureServer, type Http2SecureServer } from 'node:http2'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
 import closeWithGrace from 'close-with-grace'
-import { resolveOptions, type Options } from './config/options.ts'
+import { OptionsSchema, resolveOptions, type Options } from './config/options.ts'
 import { app } from './app.ts'
 import { RequestLogController } from './logging/request-log.ts'
 import { flushStdout, loggerOptions } from './logging/logger.ts'
@@ -111,6 +111,14 @@ function mainServer (opts: Options, tls: TlsMaterial | null, coalescing: WriteCo
 }
 
 /** A ready-to-listen echoscope server. Options are validated here; a bad one throws ConfigError. */
+/** --log-ignore-paths as given, except that its default, the health paths, follows --system-prefix. */
+function logIgnorePaths (opts: Options): string[] {
+  const given = opts.logIgnorePaths
+  const def = (OptionsSchema.properties.logIgnorePaths as unknown as { default: string[] }).default
+  const isDefault = given.length === def.length && given.every((p, i) => p === def[i])
+  return isDefault ? def.map(p => opts.systemPrefix + p) : given
+}
+
 /** What an incoming request id may be: short, and nothing that needs escaping in a header, a log line or a URL path. */
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:;/+=@~-]{1,200}$/
 
@@ -139,7 +147,9 @@ export async function buildServer (input: Partial<Options> = {}): Promise<Fastif
   const logController = new RequestLogController({
     logRequests: opts.logRequests,
     logHeaders: opts.logHeaders,
-    quietPaths: new Set([`${opts.systemPrefix}/healthz`, `${opts.systemPrefix}/readyz`])
+    logBodies: opts.logBodies,
+    logBodyLimit: opts.logBodyLimit,
+    ignorePaths: logIgnorePaths(opts)
   })
   const fastify = Fastify({
     // The servers are made here (main and --https-port), so both serve with Fastify's own handler.
@@ -191,6 +201,8 @@ export async function buildServer (input: Partial<Options> = {}): Promise<Fastif
   // The echo reads bodies itself for every method (GET with a body too), so Fastify's parsing step,
   // which would refuse some inputs an echo must show, is switched off for all methods.
   for (const m of fastify.supportedMethods) fastify.addHttpMethod(m, { hasBody: false, overrideExisting: true })
+  // Where the echo leaves the body for the log line (--log-bodies); null (and unused) otherwise.
+  fastify.decorateRequest('echoscopeBody', null)
   // First of all hooks: a request refused here reaches neither the rate limiter nor a route.
   fastify.addHook('onRequest', (request, reply, done) => {
     const rejection = requestRejection(request.raw)

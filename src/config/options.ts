@@ -120,6 +120,10 @@ const logging = {
   logFormat: choice(Type.Union([Type.Literal('auto'), Type.Literal('json'), Type.Literal('pretty')], { default: 'auto', description: 'log format: auto is pretty on a TTY, JSON otherwise' }), 'format'),
   logRequests: bool(true, 'log one line per request'),
   logHeaders: bool(false, 'include request headers in the request log line (redacted per --redact-headers)'),
+  logBodies: bool(false, 'add the request headers (after --redact-headers) and body to the request log line, for callers that cannot show what they sent: UTF-8 as text, anything else as base64, with its sha256'),
+  logBodyLimit: int(0, 1 * MiB, 4 * KiB, 'most body bytes a --log-bodies line carries; a longer body is cut and marked bodyTruncated', 'size'),
+  logIgnorePaths: opt(Type.Array(Type.String({ pattern: '^/' }), { default: ['/healthz', '/readyz'], description: 'paths that get no request log line (a 5xx still does; the default health paths follow --system-prefix): a prefix of whole segments, or a glob with * (within a segment) and ** (across); empty to log every path' }),
+    { kind: 'list', arg: 'paths', allowed: 'a comma-separated list of paths starting with /, like /healthz,/static/**' }),
   requestIdHeader: opt(Type.String({ default: 'x-request-id', pattern: '^([!#$%&\'*+.^_`|~0-9A-Za-z-]+)?$', description: 'request header whose id (1–200 of A-Z a-z 0-9 and -_.:;/+=@~) is kept as the request id, so logs correlate with the gateway\'s; otherwise one is generated. Empty: always generate' }),
     { kind: 'string', arg: 'name', allowed: 'a header name, or empty to always generate the id' }),
   redactHeaders: opt(Type.Array(Type.String({ pattern: '^[!#$%&\'*+.^_`|~0-9A-Za-z-]+$' }), {

@@ -10,6 +10,7 @@
 // returns, and the exit handler writes whatever is still buffered. It also bounds memory: when stdout is
 // not read, the server waits for it instead of queueing log bytes without limit.
 import pino from 'pino'
+import pinoPretty from 'pino-pretty'
 import type { FastifyServerOptions } from 'fastify'
 import type { Options } from '../config/options.ts'
 
@@ -44,16 +45,38 @@ export function prettyLogs (opts: Options): boolean {
   return opts.logFormat === 'pretty' || (opts.logFormat === 'auto' && process.stdout.isTTY === true)
 }
 
+/**
+ * pino-pretty in this thread rather than as a transport: a logged body (--log-bodies) is printed as its own
+ * lines, which needs a prettifier function, and functions cannot be handed to a transport's worker.
+ * Pretty output is for people at a terminal, where a worker's throughput does not matter.
+ */
+function prettyStream (): pino.DestinationStream {
+  return pinoPretty({
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'pid,hostname',
+    sync: true,
+    customPrettifiers: {
+      body: (value, _key, log) => {
+        if (typeof value !== 'string' || (log as { bodyEncoding?: unknown }).bodyEncoding !== 'utf8') return JSON.stringify(value)
+        // The text as sent, each line indented under the field name; a cut body says so at its end.
+        const cut = (log as { bodyTruncated?: unknown }).bodyTruncated === true ? '\n  … (cut at --log-body-limit)' : ''
+        // Control characters (a terminal's escape sequences among them) are shown as \uXXXX, never sent to the terminal.
+        // eslint-disable-next-line no-control-regex -- matching control characters is the point
+        const safe = value.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, c => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'))
+        return '\n' + safe.split('\n').map(line => '  ' + line).join('\n') + cut
+      }
+    }
+  })
+}
+
 /** Fastify's `logger` option for these options (false for --log-level silent). */
 export function loggerOptions (opts: Options): FastifyServerOptions['logger'] {
   if (opts.logLevel === 'silent') return false
   // Redaction only matters when headers are logged, and it costs on every line, so it is set up only then.
-  const redact = opts.logHeaders ? opts.redactHeaders.map(h => `headers[${JSON.stringify(h.toLowerCase())}]`) : []
+  const redact = opts.logHeaders || opts.logBodies ? opts.redactHeaders.map(h => `headers[${JSON.stringify(h.toLowerCase())}]`) : []
   return {
     level: opts.logLevel,
     ...(redact.length > 0 ? { redact: { paths: redact, censor: '[redacted]' } } : {}),
-    ...(prettyLogs(opts)
-      ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } }
-      : { stream: stdoutDestination() })
+    ...(prettyLogs(opts) ? { stream: prettyStream() } : { stream: stdoutDestination() })
   }
 }

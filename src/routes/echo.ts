@@ -34,6 +34,8 @@ export interface EchoRouteOptions {
   defaultFormat: Exclude<Format, 'sse'>
   /** log a line for a request whose client went away mid-body (it gets no response, so no request line) */
   logRequests: boolean
+  /** --log-bodies: keep the body on the request for its log line */
+  logBodies: boolean
   maxStreams: number
   maxStreamSeconds: number
   identity: ServerIdentity
@@ -173,6 +175,7 @@ export function makeEchoHandler (opts: EchoRouteOptions) {
         reply.send(err)
         return
       }
+      if (opts.logBodies) request.echoscopeBody = body
       const parsed = parseBodySync(body, raw.headers)
       if (parsed === undefined) {
         parseBody(body, raw.headers, bodyLimits).then(
