@@ -110,7 +110,6 @@ function mainServer (opts: Options, tls: TlsMaterial | null, coalescing: WriteCo
   return h1
 }
 
-/** A ready-to-listen echoscope server. Options are validated here; a bad one throws ConfigError. */
 /** --log-ignore-paths as given, except that its default, the health paths, follows --system-prefix. */
 function logIgnorePaths (opts: Options): string[] {
   const given = opts.logIgnorePaths
@@ -132,6 +131,7 @@ export function requestIdGenerator (header: string): (req: { headers: IncomingHt
   }
 }
 
+/** A ready-to-listen echoscope server. Options are validated here; a bad one throws ConfigError. */
 export async function buildServer (input: Partial<Options> = {}): Promise<FastifyInstance> {
   const opts = resolveOptions(input)
   const state: HealthState = { draining: false }
