@@ -20,6 +20,7 @@ import faults from './plugins/faults.ts'
 import { healthRoutes, type HealthState } from './routes/health.ts'
 import { echoRoutes, makeEchoHandler, type EchoRouteOptions } from './routes/echo.ts'
 import { gatewayContext, serverIdentity } from './echo/identity.ts'
+import { loadDefaultResponse, type DefaultResponse } from './config/default-response.ts'
 
 export interface AppOptions extends Options {
   state: HealthState
@@ -27,6 +28,8 @@ export interface AppOptions extends Options {
   tracer: Tracer | null
   /** the --https-port server, made beside the main one (null without --https-port) */
   httpsListener: HttpsListener | null
+  /** --response-*, read at start (null when none is set) */
+  defaultResponse: DefaultResponse | null
 }
 
 export function websocketOptions (opts: Options, stats: TransportStats, tracer: Tracer | null = null): WebsocketPluginOptions {
@@ -54,8 +57,13 @@ export function rateLimitOptions (opts: Options): RateLimitOptions {
   }
 }
 
-export function echoRouteOptions (opts: Options, history: HistoryStore | null = null, faults: FaultCounter | null = opts.noControls ? null : memoryFaults()): EchoRouteOptions {
-  const identity = serverIdentity(opts.instance)
+export function echoRouteOptions (
+  opts: Options,
+  history: HistoryStore | null = null,
+  faults: FaultCounter | null = opts.noControls ? null : memoryFaults(),
+  defaultResponse: DefaultResponse | null = loadDefaultResponse(opts)
+): EchoRouteOptions {
+  const identity = serverIdentity(opts.instance, opts.echoEnv)
   return {
     bodyLimit: opts.bodyLimit,
     maxDecodedSize: opts.maxDecodedSize,
@@ -71,6 +79,7 @@ export function echoRouteOptions (opts: Options, history: HistoryStore | null = 
     gateway: gatewayContext(identity),
     history,
     faults,
+    defaultResponse,
     streams: new Set()
   }
 }
@@ -87,7 +96,7 @@ export async function app (fastify: FastifyInstance, opts: AppOptions) {
   await fastify.register(history, { historySize: opts.historySize, historyBodyLimit: opts.historyBodyLimit, redactHeaders: opts.redactHeaders, redisUrl: opts.redisUrl })
   // Attempt counters of the x-echo-fail-times control (memory, or shared through Redis).
   await fastify.register(faults, { noControls: opts.noControls, redisUrl: opts.redisUrl })
-  const echoOpts = echoRouteOptions(opts, fastify.echoscopeHistory, fastify.echoscopeFaults)
+  const echoOpts = echoRouteOptions(opts, fastify.echoscopeHistory, fastify.echoscopeFaults, opts.defaultResponse)
   // WebSocket support at the root, so an upgrade on a system path is refused rather than left open.
   await fastify.register(websocketPlugin, websocketOptions(opts, fastify.echoscope.stats.ws, opts.tracer))
 

@@ -14,6 +14,7 @@ import { clientErrorHandler, rejectRequest, requestRejection } from './http/clie
 import type { HealthState } from './routes/health.ts'
 import { createStats, type Stats } from './transports/stats.ts'
 import { loadTls, tlsServerOptions, type TlsMaterial } from './config/tls.ts'
+import { loadDefaultResponse } from './config/default-response.ts'
 import { setupTracing, tracingWanted } from './plugins/tracing.ts'
 import { createHttpsListener, type HttpsListener, type RequestHandler, type WriteCoalescing } from './plugins/https-listener.ts'
 
@@ -140,6 +141,7 @@ export async function buildServer (input: Partial<Options> = {}): Promise<Fastif
     echo: (_request, reply) => reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: 'bad URL' })
   }
   const tls = await loadTls(opts)
+  const defaultResponse = loadDefaultResponse(opts)
   const coalescing = await writeCoalescing(opts)
   // The methods the HTTP/2 guard lets through, filled on ready when every method is registered.
   const knownMethods = new Set<string>()
@@ -220,7 +222,7 @@ export async function buildServer (input: Partial<Options> = {}): Promise<Fastif
     await fastify.register(tracing.plugin)
     fastify.addHook('onClose', async () => { await tracing.shutdown() })
   }
-  await fastify.register(app, { ...opts, state, tracer: tracing?.tracer ?? null, httpsListener: made.https })
+  await fastify.register(app, { ...opts, state, tracer: tracing?.tracer ?? null, httpsListener: made.https, defaultResponse })
   return fastify
 }
 

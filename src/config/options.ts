@@ -3,6 +3,7 @@
 import { isIP } from 'node:net'
 import { Type, type Static, type TLiteral, type TSchema, type TUnion } from 'typebox'
 import { Value } from 'typebox/value'
+import { FIELD_VALUE, FRAMING_HEADERS, MEDIA_TYPE, TOKEN } from '../http/syntax.ts'
 
 const KiB = 1024
 const MiB = 1024 * KiB
@@ -10,8 +11,8 @@ const GiB = 1024 * MiB
 
 /** Extra facts the schema carries for the CLI/env layer. */
 export interface OptionMeta {
-  /** how a raw string becomes a value: integers may carry size units, lists split on commas */
-  kind: 'int' | 'size' | 'duration' | 'bool' | 'string' | 'enum' | 'list' | 'portList' | 'trustProxy'
+  /** how a raw string becomes a value: integers may carry size units, lists split on commas, header lists on newlines */
+  kind: 'int' | 'size' | 'duration' | 'bool' | 'string' | 'enum' | 'list' | 'headerList' | 'portList' | 'trustProxy'
   /** a short human phrase for "what is allowed", used in error messages, --help and docs/options.md */
   allowed: string
   /** the argument's name in --help (`--port <port>`); by default the kind's */
@@ -185,6 +186,26 @@ const rateLimit = {
     { kind: 'string', arg: 'url', defaultText: 'none (in memory, per process)', allowed: 'empty or a redis:// or rediss:// URL' })
 }
 
+// A server-wide default response, for callers that can only be given a URL (webhooks, health checkers, ingress
+// annotations). Per-request controls still win over it.
+export const RESPONSE_BODY_FILE_MAX = 1 * MiB
+const response = {
+  responseStatus: opt(Type.Integer({ minimum: 0, maximum: 599, default: 0, description: 'status of the echo responses (0: 200, the echo\'s own)' }),
+    { kind: 'int', arg: 'status', allowed: '0 or a status code from 200 to 599' }),
+  responseHeader: opt(Type.Array(Type.String(), { default: [], description: 'header added to the echo responses, "Name: value"; repeat the flag for more (in the environment, one per line)' }),
+    { kind: 'headerList', arg: 'header', defaultText: 'none', allowed: '"Name: value" with a header name and a value without control characters; not Content-Length, Transfer-Encoding, Connection, Keep-Alive, Upgrade, Trailer, TE or Content-Type (use --response-content-type)' }),
+  responseBody: opt(Type.String({ default: '', description: 'body of the echo responses instead of the echo (empty: the echo)' }),
+    { kind: 'string', arg: 'text', defaultText: 'none (the echo)', allowed: 'any text' }),
+  responseBodyFile: opt(Type.String({ default: '', description: `file whose bytes are the body of the echo responses, read once at start (at most ${formatSize(RESPONSE_BODY_FILE_MAX)})` }),
+    { kind: 'string', arg: 'file', defaultText: 'none', allowed: `a path to a readable file of at most ${formatSize(RESPONSE_BODY_FILE_MAX)}` }),
+  responseContentType: opt(Type.String({ default: '', description: 'content type of --response-body or --response-body-file' }),
+    { kind: 'string', arg: 'type', defaultText: 'none (text/plain; charset=utf-8 for --response-body; for a file, by its extension, else application/octet-stream)', allowed: 'a media type like application/json' }),
+  responsePath: opt(Type.Array(Type.String({ pattern: '^/' }), { default: [], description: 'echo paths the default response applies to, as --log-ignore-paths takes them (prefixes of whole segments, or globs); others get the echo' }),
+    { kind: 'list', arg: 'paths', defaultText: 'none (every echo path)', allowed: 'a comma-separated list of paths starting with /, like /webhook,/hooks/**' }),
+  echoEnv: opt(Type.Array(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }), { default: [], description: 'environment variables reported in the echo\'s server.env and served by echo_env_body; no other variable ever is' }),
+    { kind: 'list', arg: 'names', defaultText: 'none', allowed: 'a comma-separated list of environment variable names' })
+}
+
 const metricsAdmin = {
   metrics: bool(true, 'serve Prometheus metrics at /metrics'),
   metricsPort: port(0, 'serve /metrics on this port only, not on the main port (0 = on the main port)'),
@@ -202,11 +223,12 @@ export const OPTION_GROUPS: ReadonlyArray<readonly [string, readonly string[]]> 
   ['History', Object.keys(history)],
   ['TLS/HTTP2', Object.keys(tlsHttp2)],
   ['Rate limit', Object.keys(rateLimit)],
+  ['Default response', Object.keys(response)],
   ['Metrics/admin', Object.keys(metricsAdmin)]
 ]
 
 export const OptionsSchema = Type.Object({
-  ...server, ...limits, ...logging, ...webSocket, ...tcpUdp, ...history, ...tlsHttp2, ...rateLimit, ...metricsAdmin
+  ...server, ...limits, ...logging, ...webSocket, ...tcpUdp, ...history, ...tlsHttp2, ...rateLimit, ...response, ...metricsAdmin
 })
 
 export type Options = Static<typeof OptionsSchema>
@@ -250,6 +272,15 @@ function validCidr (entry: string): boolean {
   return Number(bits) <= (family === 4 ? 32 : 128)
 }
 
+/** `Name: value` that may go into every response: a token, a clean value, nothing the framing owns. */
+function validResponseHeader (line: string): boolean {
+  const colon = line.indexOf(':')
+  if (colon <= 0) return false
+  const name = line.slice(0, colon).trim()
+  const lower = name.toLowerCase()
+  return TOKEN.test(name) && FIELD_VALUE.test(line.slice(colon + 1)) && !FRAMING_HEADERS.has(lower) && lower !== 'content-type'
+}
+
 /** Turn one raw string (flag or env) into the option's value, or undefined when it cannot be read. */
 function coerce (name: OptionName, raw: string): unknown {
   const meta = properties[name]['x-echoscope']
@@ -264,6 +295,8 @@ function coerce (name: OptionName, raw: string): unknown {
       return undefined
     }
     case 'list': return raw.split(',').map(s => s.trim()).filter(s => s !== '')
+    // Header values hold commas (dates, lists): one header per flag, or per line of the variable.
+    case 'headerList': return raw.split(/\r?\n/).map(s => s.trim()).filter(s => s !== '')
     case 'portList': return raw.split(',').map(s => s.trim()).filter(s => s !== '').map(s => /^\d+$/.test(s) ? Number(s) : NaN)
     case 'trustProxy': {
       const v = raw.trim().toLowerCase()
@@ -293,6 +326,9 @@ function check (name: OptionName, value: unknown): boolean {
   if (name === 'trustProxy' && typeof value === 'string') {
     return value.split(',').every(s => validCidr(s.trim()))
   }
+  if (name === 'responseStatus') return value === 0 || (value as number) >= 200
+  if (name === 'responseHeader') return (value as string[]).every(validResponseHeader)
+  if (name === 'responseContentType') return value === '' || (FIELD_VALUE.test(value as string) && MEDIA_TYPE.test((value as string).trim()))
   return true
 }
 
@@ -324,6 +360,10 @@ export function resolveOptions (input: Partial<Options> & Record<string, unknown
   if (!tls && o.httpsPort > 0) throw new ConfigError(`invalid --https-port ${o.httpsPort}: needs --tls-cert/--tls-key or --tls-self-signed`)
   if (!tls && o.http2) throw new ConfigError('invalid --http2: HTTP/2 needs TLS (--tls-cert/--tls-key or --tls-self-signed); browsers do not speak it in clear text')
   if (!tls && o.tcpTls) throw new ConfigError('invalid --tcp-tls: needs a certificate (--tls-cert/--tls-key or --tls-self-signed)')
+  if (o.responseBody !== '' && o.responseBodyFile !== '') throw new ConfigError('invalid default response: use either --response-body or --response-body-file')
+  if (o.responseContentType !== '' && o.responseBody === '' && o.responseBodyFile === '') {
+    throw new ConfigError('invalid --response-content-type: it is the type of --response-body or --response-body-file, and neither is set')
+  }
   if (!tls && o.tlsCa !== '') throw new ConfigError('invalid --tls-ca: client certificates need TLS (--tls-cert/--tls-key or --tls-self-signed)')
   // Node refuses a head timeout longer than the whole-request timeout.
   if (o.requestTimeout > 0 && o.headersTimeout > o.requestTimeout) {
@@ -384,7 +424,7 @@ function parseFlags (argv: string[]): Map<OptionName, string | boolean | string[
       raw = next
       i++
     }
-    if (meta.kind === 'list' || meta.kind === 'portList') {
+    if (meta.kind === 'list' || meta.kind === 'portList' || meta.kind === 'headerList') {
       const seen = out.get(name)
       out.set(name, [...(Array.isArray(seen) ? seen : []), raw])
     } else {
@@ -402,7 +442,7 @@ export function loadOptions (argv: string[], env: NodeJS.ProcessEnv): Options {
     const meta = properties[name]['x-echoscope']
     const flag = flags.get(name)
     if (flag !== undefined) {
-      const raw = Array.isArray(flag) ? flag.join(',') : flag
+      const raw = Array.isArray(flag) ? flag.join(meta.kind === 'headerList' ? '\n' : ',') : flag
       const value = typeof raw === 'boolean' ? raw : coerce(name, raw)
       if (!check(name, value)) throw invalid(name, raw, 'flag')
       values[name] = value
@@ -435,10 +475,10 @@ export interface OptionInfo {
 }
 
 const KIND_LABEL: Record<OptionMeta['kind'], string> = {
-  int: 'integer', size: 'size', duration: 'duration', bool: 'switch', string: 'text', enum: 'choice', list: 'list', portList: 'ports', trustProxy: 'proxy trust'
+  int: 'integer', size: 'size', duration: 'duration', bool: 'switch', string: 'text', enum: 'choice', list: 'list', headerList: 'headers', portList: 'ports', trustProxy: 'proxy trust'
 }
 const KIND_ARG: Record<OptionMeta['kind'], string> = {
-  int: 'number', size: 'size', duration: 'duration', bool: '', string: 'text', enum: 'value', list: 'list', portList: 'port', trustProxy: 'value'
+  int: 'number', size: 'size', duration: 'duration', bool: '', string: 'text', enum: 'value', list: 'list', headerList: 'header', portList: 'port', trustProxy: 'value'
 }
 
 function formatValue (kind: OptionMeta['kind'], value: unknown): string {
@@ -460,7 +500,7 @@ export function optionInfo (name: OptionName): OptionInfo {
     def = p.default === true ? 'on' : 'off'
   } else {
     const arg = meta.arg ?? KIND_ARG[meta.kind]
-    usage = `${flag} <${arg}>${meta.kind === 'portList' ? '...' : ''}`
+    usage = `${flag} <${arg}>${meta.kind === 'portList' || meta.kind === 'headerList' ? '...' : ''}`
     def = meta.defaultText ?? formatValue(meta.kind, p.default)
   }
   const kind = meta.arg === 'port' && meta.kind === 'int' ? 'port' : KIND_LABEL[meta.kind]

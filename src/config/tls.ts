@@ -14,7 +14,7 @@ export interface TlsMaterial {
   selfSigned: boolean
 }
 
-const READ_ERRORS: Record<string, string> = {
+export const READ_ERRORS: Record<string, string> = {
   ENOENT: 'no such file',
   EACCES: 'permission denied',
   EPERM: 'permission denied',

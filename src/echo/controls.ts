@@ -1,5 +1,7 @@
 // Response controls: request headers / query parameters that shape the response. Each control has one
 // canonical header and query name plus the names other echo servers use, so their tests drop in unchanged.
+import { FIELD_VALUE, FRAMING_HEADERS, MEDIA_TYPE, TOKEN } from '../http/syntax.ts'
+import { FORMAT_NAMES } from './negotiate.ts'
 
 export interface Controls {
   /** chosen status (weighted lists are resolved here) */
@@ -17,6 +19,8 @@ export interface Controls {
   failKey?: string
   /** status: an error answer; reset: the connection (HTTP/2: the stream) is reset */
   failMode?: 'status' | 'reset'
+  /** x-echo-format: the format the request asks for, as ?format= takes it */
+  format?: string
 }
 
 /** A control with an unusable value: 400 naming the control. */
@@ -28,9 +32,12 @@ export class ControlError extends Error {
   }
 }
 
-type ControlName = 'status' | 'delay' | 'header' | 'body' | 'contentType' | 'stream' | 'failTimes' | 'failKey' | 'failMode'
+export type ControlName = 'status' | 'delay' | 'wait' | 'header' | 'body' | 'contentType' | 'stream' | 'failTimes' | 'failKey' | 'failMode' | 'format' | 'bodyOnly' | 'envBody'
 
-/** lower-cased request header → control. Aliases: mendhak (x-set-response-*), ealen (x-echo-code/time), Gateway API echo (x-echo-set-header). */
+/**
+ * lower-cased request header → control. Aliases: mendhak (x-set-response-*), ealen (x-echo-code/time/env-body),
+ * Gateway API echo (x-echo-set-header).
+ */
 const HEADER_CONTROLS = new Map<string, ControlName>([
   ['x-echo-status', 'status'],
   ['x-set-response-status-code', 'status'],
@@ -46,9 +53,12 @@ const HEADER_CONTROLS = new Map<string, ControlName>([
   ['x-echo-stream', 'stream'],
   ['x-echo-fail-times', 'failTimes'],
   ['x-echo-fail-key', 'failKey'],
-  ['x-echo-fail-mode', 'failMode']
+  ['x-echo-fail-mode', 'failMode'],
+  ['x-echo-format', 'format'],
+  ['x-echo-env-body', 'envBody']
 ])
 
+/** query parameter → control: echoscope's echo_* names, and the query forms the other tools accept. */
 const QUERY_CONTROLS = new Map<string, ControlName>([
   ['echo_status', 'status'],
   ['echo_code', 'status'],
@@ -60,20 +70,22 @@ const QUERY_CONTROLS = new Map<string, ControlName>([
   ['echo_stream', 'stream'],
   ['echo_fail_times', 'failTimes'],
   ['echo_fail_key', 'failKey'],
-  ['echo_fail_mode', 'failMode']
+  ['echo_fail_mode', 'failMode'],
+  ['echo_env_body', 'envBody'],
+  // mendhak/http-https-echo takes its headers' names as query parameters too, and response_body_only=true.
+  ['x-set-response-status-code', 'status'],
+  ['x-set-response-delay-ms', 'delay'],
+  ['x-set-response-content-type', 'contentType'],
+  ['response_body_only', 'bodyOnly'],
+  // traefik/whoami: a Go duration (100ms, 1.5s, 1m30s).
+  ['wait', 'wait']
 ])
 
 export const CONTROL_HEADER_NAMES = [...HEADER_CONTROLS.keys()]
 export const CONTROL_QUERY_NAMES = [...QUERY_CONTROLS.keys()]
 
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
-// Field values may hold visible ASCII, spaces/tabs and obs-text; CR, LF and NUL would split or end the head.
-const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/
 // Headers that would break message framing or switch off the sandbox that request-controlled output needs.
-const FORBIDDEN_RESPONSE_HEADERS = new Set([
-  'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'trailer', 'te',
-  'content-security-policy', 'x-content-type-options'
-])
+const FORBIDDEN_RESPONSE_HEADERS = new Set([...FRAMING_HEADERS, 'content-security-policy', 'x-content-type-options'])
 // A comma followed by `Name:` starts the next header in the list forms (`A: 1, B: 2`); commas inside values
 // (dates in Set-Cookie, lists) are not followed by a token and a colon.
 const HEADER_LIST_SPLIT = /,\s*(?=[!#$%&'*+.^_`|~0-9A-Za-z-]+\s*:)/
@@ -91,9 +103,16 @@ function parseStatusCode (control: string, raw: string, text: string): number {
   return code
 }
 
-/** `503` or `500:0.2,200:0.8` (weights need not sum to 1; a code without weight counts 1). */
+/**
+ * `503`, `500:0.2,200:0.8` (weights need not sum to 1; a code without weight counts 1), or ealen's
+ * `404-300` (one of the list, each as likely).
+ */
 export function parseStatus (control: string, raw: string, random: () => number = Math.random): number {
   const v = raw.trim()
+  if (/^\d{3}(-\d{3})+$/.test(v)) {
+    const codes = v.split('-').map(code => parseStatusCode(control, raw, code))
+    return codes[Math.floor(random() * codes.length)]
+  }
   if (!v.includes(',') && !v.includes(':')) return parseStatusCode(control, raw, v)
   const choices: [number, number][] = []
   let total = 0
@@ -135,10 +154,48 @@ function parseHeaders (control: string, raw: string, out: [string, string][]): v
 
 function parseContentType (control: string, raw: string): string {
   const v = raw.trim()
-  if (!FIELD_VALUE.test(v) || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+\/[!#$%&'*+.^_`|~0-9A-Za-z-]+(\s*;.*)?$/.test(v)) {
+  if (!FIELD_VALUE.test(v) || !MEDIA_TYPE.test(v)) {
     throw new ControlError(control, raw, 'must be a media type like text/plain; charset=utf-8')
   }
   return v
+}
+
+const GO_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, μs: 1e-3, ms: 1, s: 1000, m: 60000, h: 3600000 }
+const GO_PART = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/gy
+
+/** A Go duration as whoami's ?wait= takes it: `100ms`, `1.5s`, `1m30s`; milliseconds, rounded up, capped. */
+export function parseGoDuration (control: string, raw: string, maxDelay: number): number {
+  const v = raw.trim()
+  let ms = 0
+  let end = 0
+  GO_PART.lastIndex = 0
+  for (let m = GO_PART.exec(v); m !== null; m = GO_PART.exec(v)) {
+    ms += Number(m[1]) * GO_UNITS[m[2]]
+    end = GO_PART.lastIndex
+  }
+  if (v === '' || end !== v.length || !Number.isFinite(ms)) throw new ControlError(control, raw, 'must be a duration like 100ms, 1.5s or 1m30s')
+  return Math.min(Math.ceil(ms), maxDelay)
+}
+
+function parseFormat (control: string, raw: string): string {
+  const v = raw.trim().toLowerCase()
+  if (!FORMAT_NAMES.has(v)) throw new ControlError(control, raw, `must be one of: ${[...FORMAT_NAMES].join(', ')}`)
+  return v
+}
+
+/** response_body_only=true asks for the body; false (or empty) asks for nothing. */
+function parseBodyOnly (control: string, raw: string): boolean {
+  const v = raw.trim().toLowerCase()
+  if (v === 'true' || v === '1' || v === 'yes') return true
+  if (v === 'false' || v === '0' || v === 'no' || v === '') return false
+  throw new ControlError(control, raw, 'must be true or false')
+}
+
+/** ealen's echo_env_body=NAME: the variable's value is the body, for the names --echo-env allows only. */
+function envBody (control: string, raw: string, env: Readonly<Record<string, string>>): string {
+  const name = raw.trim()
+  if (!Object.hasOwn(env, name)) throw new ControlError(control, raw, 'not an environment variable --echo-env allows (or it is not set)')
+  return env[name]
 }
 
 function parseStream (control: string, raw: string, maxSeconds: number): number {
@@ -168,12 +225,18 @@ function parseFailMode (control: string, raw: string): 'status' | 'reset' {
   return v
 }
 
-export interface ControlLimits { maxDelay: number, maxStreamSeconds: number }
+export interface ControlLimits {
+  maxDelay: number
+  maxStreamSeconds: number
+  /** the --echo-env variables (name → value) that echo_env_body may serve; no other is ever read */
+  env: Readonly<Record<string, string>>
+}
 
 function apply (c: Controls, kind: ControlName, control: string, raw: string, limits: ControlLimits): void {
   switch (kind) {
     case 'status': c.status = parseStatus(control, raw); break
     case 'delay': c.delay = parseDelay(control, raw, limits.maxDelay); break
+    case 'wait': c.delay = parseGoDuration(control, raw, limits.maxDelay); break
     case 'header': parseHeaders(control, raw, c.headers); break
     case 'body':
       if (!FIELD_VALUE.test(raw) && control.startsWith('x-')) throw new ControlError(control, raw, 'contains a control character')
@@ -184,6 +247,9 @@ function apply (c: Controls, kind: ControlName, control: string, raw: string, li
     case 'failTimes': c.failTimes = parseFailTimes(control, raw); break
     case 'failKey': c.failKey = parseFailKey(control, raw); break
     case 'failMode': c.failMode = parseFailMode(control, raw); break
+    case 'format': c.format = parseFormat(control, raw); break
+    case 'bodyOnly': if (parseBodyOnly(control, raw)) c.format = 'body'; break
+    case 'envBody': c.body = envBody(control, raw, limits.env); break
   }
 }
 
@@ -204,7 +270,6 @@ export function readControls (rawHeaders: string[], query: Record<string, string
     apply(c, kind, lower, rawHeaders[i + 1], limits)
   }
   for (const key in query) {
-    if (key.charCodeAt(0) !== 0x65 /* e */) continue
     const kind = QUERY_CONTROLS.get(key)
     if (kind === undefined) continue
     c ??= { headers: [] }

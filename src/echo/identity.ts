@@ -12,9 +12,18 @@ export interface GatewayContext { namespace: string, ingress: string, service: s
  * The Kubernetes downward API exposes these when a manifest maps them (see deploy/): POD_NAME,
  * POD_NAMESPACE, NODE_NAME. NAMESPACE is what the Gateway API echo server reads, so it is accepted too.
  */
-export function serverIdentity (instance: string, env: NodeJS.ProcessEnv = process.env): ServerIdentity {
+export function serverIdentity (instance: string, echoEnv: readonly string[] = [], env: NodeJS.ProcessEnv = process.env): ServerIdentity {
   const host = hostname()
   const id: ServerIdentity = { hostname: host, instance: instance !== '' ? instance : host, version: VERSION }
+  // --echo-env: only the variables named there, read once; one that is not set is left out.
+  if (echoEnv.length > 0) {
+    const shown: Record<string, string> = {}
+    for (const name of echoEnv) {
+      const value = env[name]
+      if (value !== undefined) shown[name] = value
+    }
+    id.env = shown
+  }
   const pod = env.POD_NAME
   const namespace = env.POD_NAMESPACE ?? env.NAMESPACE
   const node = env.NODE_NAME

@@ -1,12 +1,16 @@
 // Picks the echo's output format from ?format= or the Accept header. Browsers get HTML, curl and
 // programs get JSON; results are cached because clients send the same few Accept values over and over.
 
-export const FORMATS = ['json', 'text', 'html', 'har', 'gateway-api', 'sse'] as const
+// body: the request body alone, with its content type (asked for by name only, never by Accept).
+export const FORMATS = ['json', 'text', 'html', 'har', 'gateway-api', 'sse', 'body'] as const
 export type Format = typeof FORMATS[number]
 
 const BY_QUERY = new Map<string, Format>(FORMATS.map(f => [f, f]))
 BY_QUERY.set('raw', 'text')
 BY_QUERY.set('gateway', 'gateway-api')
+
+/** Every name ?format= (and x-echo-format) takes. */
+export const FORMAT_NAMES: ReadonlySet<string> = new Set(BY_QUERY.keys())
 
 // In order of preference when an Accept header ranks several equally.
 const MEDIA: [string, Format][] = [

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto'
 import { isUtf8 } from 'node:buffer'
 import { LogController, type FastifyReply, type FastifyRequest } from 'fastify'
 import { isRejectedRequest } from '../http/client-error.ts'
-import { pathMatcher } from './path-match.ts'
+import { pathMatcher } from '../http/path-match.ts'
 
 declare module 'fastify' {
   interface FastifyRequest {

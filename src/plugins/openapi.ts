@@ -88,7 +88,8 @@ function finishEchoOperations (path: string, item: Doc, components: Doc): void {
     const params: Doc[] = op.parameters ?? []
     // The path first: it is what a reader fills in before any control.
     copy.parameters = [...params.filter(p => p.in === 'path'), ...params.filter(p => p.in !== 'path')]
-      .map(p => share(components, 'parameters', p.name, p))
+      // mendhak's names are headers and query parameters at once: the query one is stored as NAME.query.
+      .map(p => share(components, 'parameters', p.in === 'query' && params.some(o => o.in === 'header' && o.name === p.name) ? `${p.name}.query` : p.name, p))
     copy.responses = Object.fromEntries(Object.entries(copy.responses as Doc).map(([status, r]) =>
       [status, ECHO_RESPONSE_NAMES[status] === undefined ? r : share(components, 'responses', ECHO_RESPONSE_NAMES[status], r)]))
     if (copy.requestBody !== undefined) {

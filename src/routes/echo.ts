@@ -23,6 +23,8 @@ import { bodyEnded, bodyStarted, rejectedByParser } from '../http/client-error.t
 import type { WebSocket } from 'ws'
 import type { Echo, ParsedBody, RequestSnapshot, ServerIdentity, TlsInfo } from '../echo/types.ts'
 import { ECHO_GET_ROUTE, ECHO_ROUTE } from '../schemas/echo.ts'
+import type { DefaultResponse } from '../config/default-response.ts'
+import { pathMatcher } from '../http/path-match.ts'
 
 export interface EchoRouteOptions {
   bodyLimit: number
@@ -44,6 +46,8 @@ export interface EchoRouteOptions {
   history: HistoryStore | null
   /** attempt counters of x-echo-fail-times; null with --no-controls */
   faults: FaultCounter | null
+  /** --response-*: what echo responses carry unless a control says otherwise; null when none is set */
+  defaultResponse: DefaultResponse | null
   /** open SSE echoes, shared by every handler made from these options, each with its stop function */
   streams: Set<() => void>
 }
@@ -52,6 +56,7 @@ export interface EchoRouteOptions {
 export const ECHO_METHODS = METHODS.filter(m => m !== 'CONNECT') as HTTPMethods[]
 
 const NO_BODY: ParsedBody = { body: null, bodyEncoding: 'none' }
+const EMPTY = Buffer.alloc(0)
 const DEFAULT_SSE_SECONDS = 5
 const JSON_TYPE = 'application/json; charset=utf-8'
 
@@ -123,7 +128,10 @@ export function upgradeInfo (request: FastifyRequest, ws: WebSocket, identity: S
 
 export function makeEchoHandler (opts: EchoRouteOptions) {
   const bodyLimits: BodyLimits = { maxDecodedSize: opts.maxDecodedSize, maxDecodeRatio: opts.maxDecodeRatio }
-  const controlLimits: ControlLimits = { maxDelay: opts.maxDelay, maxStreamSeconds: opts.maxStreamSeconds }
+  const controlLimits: ControlLimits = { maxDelay: opts.maxDelay, maxStreamSeconds: opts.maxStreamSeconds, env: opts.identity.env ?? {} }
+  const defaults = opts.defaultResponse
+  // --response-path: where the default response applies; null (every echo path) without it.
+  const defaultsAt = defaults === null ? null : pathMatcher(defaults.paths)
   const streams = opts.streams
   const history = opts.history
   const echoBasicLog = opts.defaultFormat === 'gateway-api'
@@ -217,18 +225,29 @@ export function makeEchoHandler (opts: EchoRouteOptions) {
 
   function respond (request: FastifyRequest, reply: FastifyReply, query: Record<string, string | string[]>, controls: Controls | null, body: Buffer | null, parsed: ParsedBody, receivedAt: Date): unknown {
     const echo = buildEcho(snapshot(request, query, body, receivedAt), parsed, opts.identity)
-    const format = negotiate(query.format, request.raw.headers.accept, opts.defaultFormat)
+    const asked = controls?.format ?? query.format
+    const format = negotiate(asked, request.raw.headers.accept, opts.defaultFormat)
+    const d = defaults !== null && (defaultsAt === null || defaultsAt(request.raw.url ?? '/')) ? defaults : null
+    // A format asked for by name shows the echo (or the body) even where a default body is set: that is how a
+    // caller still sees what arrived. Accept does not count: a browser would never see the default body.
+    const defaultBody = d?.body !== undefined && typeof asked !== 'string' ? d.body : undefined
     if (echoBasicLog) logLikeEchoBasic(request)
     // Serialised once: the JSON response and the history entry are the same bytes.
-    const json = history !== null || (format === 'json' && controls?.body === undefined) ? serializeEcho(echo) : ''
-    if (history !== null) history.add(echo, json, controls?.status ?? 200)
+    const json = history !== null || (format === 'json' && controls?.body === undefined && defaultBody === undefined) ? serializeEcho(echo) : ''
+    if (history !== null) history.add(echo, json, controls?.status ?? (d !== null && d.status !== 0 ? d.status : 200))
     if (controls?.delay !== undefined && controls.delay > 0) {
-      return sleep(controls.delay).then(() => answer(reply, format, controls, body, echo, json, request))
+      return sleep(controls.delay).then(() => answer(reply, format, controls, d, defaultBody, body, echo, json, request))
     }
-    return answer(reply, format, controls, body, echo, json, request)
+    return answer(reply, format, controls, d, defaultBody, body, echo, json, request)
   }
 
-  function answer (reply: FastifyReply, format: Format, controls: Controls | null, body: Buffer | null, echo: Echo, json: string, request: FastifyRequest): unknown {
+  function answer (reply: FastifyReply, format: Format, controls: Controls | null, d: DefaultResponse | null, defaultBody: Buffer | undefined,
+    body: Buffer | null, echo: Echo, json: string, request: FastifyRequest): unknown {
+    // The default response first, so that every control given with the request overrides it.
+    if (d !== null) {
+      if (d.status !== 0) reply.code(d.status)
+      if (d.headers.length > 0) applyHeaders(reply, d.headers)
+    }
     if (controls !== null) {
       if (controls.status !== undefined) reply.code(controls.status)
       if (controls.headers.length > 0) applyHeaders(reply, controls.headers)
@@ -243,6 +262,10 @@ export function makeEchoHandler (opts: EchoRouteOptions) {
         return reply.header('content-type', controls.contentType ?? 'text/plain; charset=utf-8').send(Buffer.from(controls.body))
       }
       if (controls.contentType !== undefined) reply.header('content-type', controls.contentType)
+    }
+    if (defaultBody !== undefined) {
+      if (!reply.hasHeader('content-type')) reply.header('content-type', d?.contentType ?? 'text/plain; charset=utf-8')
+      return reply.send(defaultBody)
     }
 
     switch (format) {
@@ -265,6 +288,11 @@ export function makeEchoHandler (opts: EchoRouteOptions) {
         return reply.send(Buffer.from(JSON.stringify(formatGatewayApi(echo, { ...opts.gateway, httpPort: String(request.raw.socket.localPort ?? '') }))))
       case 'sse':
         return sendSse(echo, controls, reply)
+      case 'body':
+        // The bytes as they arrived (before any content decoding), for webhook signature checks.
+        reply.header('x-content-type-options', 'nosniff').header('content-security-policy', 'sandbox')
+        if (!reply.hasHeader('content-type')) reply.header('content-type', request.raw.headers['content-type'] ?? 'application/octet-stream')
+        return reply.send(body ?? EMPTY)
     }
   }
 

@@ -2,13 +2,14 @@
 // src/echo/controls.ts reads, aliases included and attributed to the tool that uses the name.
 // Documentation only: nothing here validates a request (an invalid value is the control's own 400).
 import { Type, type TSchema } from 'typebox'
-import { CONTROL_HEADER_NAMES, CONTROL_QUERY_NAMES } from '../echo/controls.ts'
+import { CONTROL_HEADER_NAMES, CONTROL_QUERY_NAMES, type ControlName } from '../echo/controls.ts'
 
-type Control = 'status' | 'delay' | 'header' | 'body' | 'contentType' | 'stream' | 'failTimes' | 'failKey' | 'failMode'
+type Control = ControlName
 
 interface ControlDoc {
-  header: string
-  query: string
+  /** the canonical names; a control of another tool may have only one of them */
+  header?: string
+  query?: string
   description: string
   examples: string[]
 }
@@ -71,6 +72,27 @@ export const CONTROL_DOCS: Record<Control, ControlDoc> = {
     query: 'echo_fail_mode',
     description: '`status` (default) answers a failing attempt with a status; `reset` resets the connection (HTTP/2: the stream) instead.',
     examples: ['reset']
+  },
+  format: {
+    header: 'x-echo-format',
+    description: 'The output format, as `?format=` takes it (json, text, html, har, gateway-api, sse, body); beats `?format=`. `body` sends the request body back as it arrived, with its content type. ' + SANDBOX,
+    examples: ['body']
+  },
+  envBody: {
+    header: 'x-echo-env-body',
+    query: 'echo_env_body',
+    description: 'Respond with the value of this environment variable, for the variables --echo-env names only (any other gets 400); ealen/echo-server\'s name.',
+    examples: ['DEPLOY_COLOR']
+  },
+  wait: {
+    query: 'wait',
+    description: 'Wait this Go duration (`100ms`, `1.5s`, `1m30s`) before answering, capped by --max-delay; traefik/whoami\'s name.',
+    examples: ['100ms']
+  },
+  bodyOnly: {
+    query: 'response_body_only',
+    description: '`true` sends the request body back as it arrived, like `?format=body`; mendhak/http-https-echo\'s name.',
+    examples: ['true']
   }
 }
 
@@ -88,23 +110,23 @@ export const CONTROL_ALIASES: Record<string, { of: Control, tool: string }> = {
 
 const CANONICAL = new Map<string, Control>()
 for (const [control, doc] of Object.entries(CONTROL_DOCS) as [Control, ControlDoc][]) {
-  CANONICAL.set(doc.header, control)
-  CANONICAL.set(doc.query, control)
+  if (doc.header !== undefined) CANONICAL.set(doc.header, control)
+  if (doc.query !== undefined) CANONICAL.set(doc.query, control)
 }
 
-/** What a control name does, or undefined for a name this file does not document yet. */
-export function describeControl (name: string): { description: string, examples: string[] } | undefined {
+/** What a control name does (as a header or a query parameter), or undefined for a name this file does not document yet. */
+export function describeControl (name: string, where: 'header' | 'query' = name.startsWith('x-') ? 'header' : 'query'): { description: string, examples: string[] } | undefined {
   const control = CANONICAL.get(name)
   if (control !== undefined) return CONTROL_DOCS[control]
   const alias = CONTROL_ALIASES[name]
   if (alias === undefined) return undefined
   const doc = CONTROL_DOCS[alias.of]
-  const canonical = name.startsWith('x-') ? doc.header : doc.query
+  const canonical = (where === 'header' ? doc.header : doc.query) ?? doc.header ?? doc.query
   return { description: `Same as \`${canonical}\`: the name ${alias.tool} uses.`, examples: doc.examples }
 }
 
-function controlParameter (name: string, repeatable: boolean): TSchema {
-  const doc = describeControl(name) ?? { description: 'A response control (see the README).', examples: [] }
+function controlParameter (name: string, repeatable: boolean, where: 'header' | 'query'): TSchema {
+  const doc = describeControl(name, where) ?? { description: 'A response control (see the README).', examples: [] }
   // Swagger UI shows a parameter's examples only by filling them in, so the text names them too.
   const description = doc.examples.length === 0 ? doc.description : `${doc.description} E.g. ${doc.examples.map(e => `\`${e}\``).join(' or ')}.`
   const value = Type.String({ description, examples: doc.examples })
@@ -118,8 +140,8 @@ function isRepeatableQuery (name: string): boolean {
 
 /** Every control header, in the order controls.ts lists them (each canonical name, then its aliases). */
 export const CONTROL_HEADERS: Record<string, TSchema> = Object.fromEntries(
-  CONTROL_HEADER_NAMES.map(name => [name, controlParameter(name, false)]))
+  CONTROL_HEADER_NAMES.map(name => [name, controlParameter(name, false, 'header')]))
 
 /** Every control query parameter; `echo_header` may repeat. */
 export const CONTROL_QUERY: Record<string, TSchema> = Object.fromEntries(
-  CONTROL_QUERY_NAMES.map(name => [name, controlParameter(name, isRepeatableQuery(name))]))
+  CONTROL_QUERY_NAMES.map(name => [name, controlParameter(name, isRepeatableQuery(name), 'query')]))

@@ -150,7 +150,8 @@ export const EchoResponse = Type.Object({
     version: Str('echoscope version'),
     pod: Opt(Str('POD_NAME (Kubernetes downward API)')),
     namespace: Opt(Str('POD_NAMESPACE or NAMESPACE')),
-    node: Opt(Str('NODE_NAME'))
+    node: Opt(Str('NODE_NAME')),
+    env: Opt(Type.Record(Type.String(), Type.String(), { description: 'the environment variables named by --echo-env that are set; present only with --echo-env' }))
   }, { description: 'which replica answered' }),
   requestId: Str('this server\'s id for the request, also the x-request-id response header'),
   receivedAt: Type.String({ format: 'date-time', description: 'when the request arrived, ISO-8601' })
@@ -225,7 +226,8 @@ const FORMAT = Type.Optional(Type.Unsafe<string>({
   type: 'string',
   enum: [...FORMATS, 'raw', 'gateway'],
   description: 'The output format; beats the Accept header (JSON by default, HTML for browsers, `text/plain` and `text/event-stream` when asked). ' +
-    '`raw` is an alias of `text`, `gateway` of `gateway-api`. Any other value is ignored and echoed like any query parameter.',
+    '`raw` is an alias of `text`, `gateway` of `gateway-api`; `body` sends the request body back as it arrived, with its content type. ' +
+    'Any other value is ignored and echoed like any query parameter.',
   examples: ['text']
 }))
 

@@ -217,7 +217,7 @@ test('--help: the defaults people look for, in their units', () => {
 test('--help: options under headings, the environment explained once at the top', () => {
   const help = helpText()
   const headings = [...help.matchAll(/^([A-Z][A-Za-z0-9/ ]+):$/gm)].map(m => m[1])
-  assert.deepEqual(headings, ['Server', 'Limits', 'Logging', 'WebSocket', 'TCP/UDP echo', 'History', 'TLS/HTTP2', 'Rate limit', 'Metrics/admin', 'Other', 'Commands'])
+  assert.deepEqual(headings, ['Server', 'Limits', 'Logging', 'WebSocket', 'TCP/UDP echo', 'History', 'TLS/HTTP2', 'Rate limit', 'Default response', 'Metrics/admin', 'Other', 'Commands'])
   assert.ok(help.indexOf('ECHOSCOPE_') < help.indexOf('Server:'))
   assert.equal(help.split('ECHOSCOPE_').length - 1, 2, 'ECHOSCOPE_ explained once, with one example')
 })

@@ -119,6 +119,10 @@ test('every control name is described, and each alias says which tool uses it', 
   }
   assert.match(documented['x-set-response-status-code'].description, /Same as `x-echo-status`: the name mendhak\/http-https-echo uses/)
   assert.match(documented.echo_time.description, /Same as `echo_delay`: the name ealen\/echo-server uses/)
+  // mendhak's names work as query parameters too, documented apart from the headers of the same name.
+  assert.equal(documented['x-set-response-status-code.query'].in, 'query')
+  assert.match(documented['x-set-response-status-code.query'].description, /Same as `echo_status`: the name mendhak\/http-https-echo uses/)
+  assert.match(documented.wait.description, /Go duration/)
   assert.match(documented['x-echo-set-header'].description, /Gateway API/)
 })
 

@@ -128,5 +128,5 @@ test('--no-controls turns every control off; the controls are still echoed', asy
 })
 
 test('readControls returns null when no control is present (the common case)', () => {
-  assert.equal(readControls(['Host', 'x', 'X-Forwarded-For', '1.2.3.4'], { a: '1' }, { maxDelay: 1, maxStreamSeconds: 1 }), null)
+  assert.equal(readControls(['Host', 'x', 'X-Forwarded-For', '1.2.3.4'], { a: '1' }, { maxDelay: 1, maxStreamSeconds: 1, env: {} }), null)
 })

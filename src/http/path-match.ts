@@ -1,4 +1,4 @@
-// --log-ignore-paths: a list of prefixes and globs compiled once into one test on the request target's path.
+// Path patterns (--log-ignore-paths, --response-path): prefixes and globs compiled once into one test on the request target's path.
 
 /** A path pattern: `*` matches within one segment, `**` across segments; without `*`, a prefix of whole segments. */
 function compile (pattern: string): RegExp {
