@@ -69,6 +69,7 @@ export function echoRouteOptions (opts: Options, history: HistoryStore | null = 
     maxStreamSeconds: opts.maxStreamSeconds,
     identity,
     gateway: gatewayContext(identity),
+    jwtHeaders: opts.jwtHeaders,
     history,
     faults,
     streams: new Set()
