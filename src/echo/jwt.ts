@@ -32,16 +32,22 @@ export function decodeHeaderJwts (rawHeaders: readonly string[], names: readonly
       if (raw.length !== name.length || raw.toLowerCase() !== name) continue
       const value = rawHeaders[i + 1]
       // RFC 9110 5.3: a proxy may join repeated lines with commas; a JWT has none.
-      for (const part of value.includes(',') ? value.split(',') : [value]) {
-        const token = bearerOnly ? bearerToken(part.trim()) : bareOrBearerToken(part.trim())
-        if (token === undefined) continue
-        const decoded = decodeToken(token, now)
-        if (decoded === undefined) continue
-        out ??= []
-        out.push({ source: name, ...decoded })
+      if (value.indexOf(',') === -1) {
+        out = addDecoded(out, name, value, bearerOnly, now)
+      } else {
+        for (const part of value.split(',')) out = addDecoded(out, name, part.trim(), bearerOnly, now)
       }
     }
   }
+  return out
+}
+
+function addDecoded (out: JwtInfo[] | undefined, source: string, value: string, bearerOnly: boolean, now: Date): JwtInfo[] | undefined {
+  const token = bearerOnly ? bearerToken(value) : bareOrBearerToken(value)
+  const decoded = token === undefined ? undefined : decodeToken(token, now)
+  if (decoded === undefined) return out
+  out ??= []
+  out.push({ source, ...decoded })
   return out
 }
 
