@@ -77,6 +77,7 @@ export function echoRouteOptions (
     maxStreamSeconds: opts.maxStreamSeconds,
     identity,
     gateway: gatewayContext(identity),
+    jwtHeaders: opts.jwtHeaders,
     history,
     faults,
     defaultResponse,

@@ -36,6 +36,7 @@ test('a bad value, an unknown flag and a stray word are one line each', async ()
   await failsWith(['--log-headers', 'maybe'], 'unexpected argument "maybe" (see echoscope --help)')
   await failsWith(['--tcp-framing', 'lines'], 'invalid --tcp-framing "lines": must be one of: none, length')
   await failsWith(['--log-format=xml'], 'invalid --log-format "xml": must be one of: auto, json, pretty')
+  await failsWith(['--jwt-headers', 'bad header'], 'invalid --jwt-headers "bad header": must be a comma-separated list of header names')
 })
 
 test('TLS files are checked before listening: missing, not PEM, encrypted, a key of another certificate, a bad CA', async (t) => {

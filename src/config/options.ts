@@ -98,6 +98,11 @@ const server = {
   }), 'format'),
   instance: opt(Type.String({ default: '', description: 'instance name reported in server.instance' }),
     { kind: 'string', arg: 'name', defaultText: 'the host name', allowed: 'any text' }),
+  jwtHeaders: opt(Type.Array(Type.String({ pattern: '^[!#$%&\'*+.^_`|~0-9A-Za-z-]+$' }), {
+    // Where gateways forward identity tokens: WSO2 API Manager, Cloudflare Access, AWS ALB, oauth2-proxy.
+    default: ['authorization', 'x-jwt-assertion', 'cf-access-jwt-assertion', 'x-amzn-oidc-data', 'x-forwarded-access-token', 'x-auth-request-access-token'],
+    description: 'request headers whose JWTs are decoded, not verified, into jwt and jwts: Authorization as Bearer, the others raw or Bearer (empty: decode none)'
+  }), { kind: 'list', allowed: 'a comma-separated list of header names' }),
   keepAliveTimeout: int(0, 3600000, 72000, 'idle keep-alive timeout; keep above your load balancer\'s (AWS ALB: 60 s)', 'duration'),
   requestTimeout: int(0, 3600000, 300000, 'time allowed to receive a whole request (0 = none)', 'duration'),
   headersTimeout: int(0, 3600000, 60000, 'time allowed to receive the request head', 'duration'),

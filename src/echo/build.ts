@@ -4,7 +4,7 @@ import { createHash, hash } from 'node:crypto'
 import { parse as parseCookie } from 'cookie'
 import { analyzeProxy } from './proxy.ts'
 import { parseTrace, TRACE_HEADERS } from './trace.ts'
-import { decodeBearerJwt } from './jwt.ts'
+import { decodeHeaderJwts } from './jwt.ts'
 import { CERTIFICATE_HEADERS, forwardedClientCertificates } from './certificate.ts'
 import type { Echo, ParsedBody, RequestSnapshot, ServerIdentity } from './types.ts'
 
@@ -17,19 +17,36 @@ export function sha256Hex (buf: Buffer | null): string {
 
 const TRACE = 1
 const CERTIFICATES = 2
-const OPTIONAL_ANALYSES = new Map<string, number>([
-  ...TRACE_HEADERS.map((name): [string, number] => [name, TRACE]),
-  ...CERTIFICATE_HEADERS.map((name): [string, number] => [name, CERTIFICATES])
-])
+const JWT = 4
+
+/**
+ * What one server's echo looks for beyond the basics, from its options: which header names call for
+ * which optional analysis, and the --jwt-headers in their order (lower-case, each once). Made once per
+ * server, not per request.
+ */
+export interface EchoAnalyses {
+  byHeader: ReadonlyMap<string, number>
+  jwtHeaders: readonly string[]
+}
+
+export function echoAnalyses (jwtHeaders: readonly string[]): EchoAnalyses {
+  const names = [...new Set(jwtHeaders.map(h => h.toLowerCase()))]
+  const byHeader = new Map<string, number>([
+    ...TRACE_HEADERS.map((name): [string, number] => [name, TRACE]),
+    ...CERTIFICATE_HEADERS.map((name): [string, number] => [name, CERTIFICATES])
+  ])
+  for (const name of names) byHeader.set(name, (byHeader.get(name) ?? 0) | JWT)
+  return { byHeader, jwtHeaders: names }
+}
 
 /**
  * Which optional analyses the request's headers call for, from one look at each header it has: most
  * requests carry none of the dozen names those analyses read, and a look-up of a name an object lacks
  * is the slow kind when every request's headers object has a different shape.
  */
-function optionalAnalyses (headers: RequestSnapshot['headers']): number {
+function optionalAnalyses (headers: RequestSnapshot['headers'], byHeader: ReadonlyMap<string, number>): number {
   let wanted = 0
-  for (const name in headers) wanted |= OPTIONAL_ANALYSES.get(name) ?? 0
+  for (const name in headers) wanted |= byHeader.get(name) ?? 0
   return wanted
 }
 
@@ -39,14 +56,14 @@ export function pairHeaders (raw: string[]): [string, string][] {
   return out
 }
 
-export function buildEcho (snap: RequestSnapshot, parsed: ParsedBody, server: ServerIdentity): Echo {
+export function buildEcho (snap: RequestSnapshot, parsed: ParsedBody, server: ServerIdentity, analyses: EchoAnalyses): Echo {
   const url = snap.url
   const q = url.indexOf('?')
   const headers = snap.headers
   const analysis = analyzeProxy(snap.rawHeaders, snap.remote)
   const forwarded = analysis.forwarded
   let proxy = analysis.proxy
-  const wanted = optionalAnalyses(headers)
+  const wanted = optionalAnalyses(headers, analyses.byHeader)
   const certs = (wanted & CERTIFICATES) === 0 ? undefined : forwardedClientCertificates(headers, snap.receivedAt)
   if (certs !== undefined) {
     // A copy: analyzeProxy's results are shared between requests.
@@ -55,7 +72,7 @@ export function buildEcho (snap: RequestSnapshot, parsed: ParsedBody, server: Se
       : { ...proxy, clientCertificates: certs }
   }
   const cookieHeader = headers.cookie
-  const authorization = headers.authorization
+  const jwts = (wanted & JWT) === 0 ? undefined : decodeHeaderJwts(snap.rawHeaders, analyses.jwtHeaders, snap.receivedAt)
 
   const echo: Echo = {
     method: snap.method,
@@ -77,7 +94,8 @@ export function buildEcho (snap: RequestSnapshot, parsed: ParsedBody, server: Se
     ip: snap.ip,
     forwarded,
     cookies: typeof cookieHeader === 'string' ? parseCookies(cookieHeader) : {},
-    jwt: typeof authorization === 'string' ? decodeBearerJwt(authorization, snap.receivedAt) : undefined,
+    jwt: jwts?.[0],
+    jwts,
     trace: (wanted & TRACE) === 0 ? undefined : parseTrace(headers),
     tls: snap.tls,
     proxy,

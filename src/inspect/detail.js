@@ -106,7 +106,8 @@ export function showDetail (e) {
     e.proxy ? proxyView(e.proxy) : null,
     e.forwarded ? section('Forwarded', json(e.forwarded)) : null,
     e.trace ? section('Trace', json(e.trace)) : null,
-    e.jwt ? section('JWT (not verified)', json(e.jwt)) : null,
+    // every decoded token with the header it came from; an entry from an older replica has jwt only
+    e.jwts ? section('JWTs (not verified)', json(e.jwts)) : e.jwt ? section('JWT (not verified)', json(e.jwt)) : null,
     e.tls ? section('TLS', json(e.tls)) : null,
     section('Server', json(e.server)),
     curlView(e)

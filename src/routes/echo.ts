@@ -5,7 +5,7 @@ import { parse as parseQuery } from 'node:querystring'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { TLSSocket } from 'node:tls'
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify'
-import { buildEcho, serializeEcho } from '../echo/build.ts'
+import { buildEcho, echoAnalyses, serializeEcho, type EchoAnalyses } from '../echo/build.ts'
 import { describeCertificate } from '../echo/certificate.ts'
 import { parseBody, parseBodySync, type BodyLimits } from '../echo/body.ts'
 import { readControls, type Controls, type ControlLimits } from '../echo/controls.ts'
@@ -42,6 +42,8 @@ export interface EchoRouteOptions {
   maxStreamSeconds: number
   identity: ServerIdentity
   gateway: GatewayContext
+  /** --jwt-headers: the request headers whose JWTs the echo decodes, in this order */
+  jwtHeaders: string[]
   /** recent requests for /requests and /inspect; null when off */
   history: HistoryStore | null
   /** attempt counters of x-echo-fail-times; null with --no-controls */
@@ -108,11 +110,11 @@ export function snapshot (request: FastifyRequest, query: Record<string, string 
 const INFO_VALUES = new Set(['1', 'true', 'yes'])
 
 /** `?info=1` on an upgrade: the echo of the upgrade request, plus what the WebSocket handshake offered. */
-export function upgradeInfo (request: FastifyRequest, ws: WebSocket, identity: ServerIdentity): string | undefined {
+export function upgradeInfo (request: FastifyRequest, ws: WebSocket, identity: ServerIdentity, analyses: EchoAnalyses): string | undefined {
   const query = request.query as Record<string, string | string[]>
   const info = query.info
   if (typeof info !== 'string' || !INFO_VALUES.has(info)) return undefined
-  const echo = buildEcho(snapshot(request, query, null, new Date()), NO_BODY, identity)
+  const echo = buildEcho(snapshot(request, query, null, new Date()), NO_BODY, identity, analyses)
   const h = request.headers
   const offered = (v: string | string[] | undefined) => (Array.isArray(v) ? v.join(',') : v ?? '').split(',').map(p => p.trim()).filter(p => p !== '')
   return JSON.stringify({
@@ -135,6 +137,7 @@ export function makeEchoHandler (opts: EchoRouteOptions) {
   const streams = opts.streams
   const history = opts.history
   const echoBasicLog = opts.defaultFormat === 'gateway-api'
+  const analyses = echoAnalyses(opts.jwtHeaders)
 
   // No promise on the common paths: a request without a body is answered synchronously, one with a body from
   // the body's 'end' callback (parsed synchronously unless it has a content coding or is multipart). Fastify
@@ -224,7 +227,7 @@ export function makeEchoHandler (opts: EchoRouteOptions) {
   }
 
   function respond (request: FastifyRequest, reply: FastifyReply, query: Record<string, string | string[]>, controls: Controls | null, body: Buffer | null, parsed: ParsedBody, receivedAt: Date): unknown {
-    const echo = buildEcho(snapshot(request, query, body, receivedAt), parsed, opts.identity)
+    const echo = buildEcho(snapshot(request, query, body, receivedAt), parsed, opts.identity, analyses)
     const asked = controls?.format ?? query.format
     const format = negotiate(asked, request.raw.headers.accept, opts.defaultFormat)
     const d = defaults !== null && (defaultsAt === null || defaultsAt(request.raw.url ?? '/')) ? defaults : null
@@ -374,7 +377,8 @@ export async function echoRoutes (app: FastifyInstance, opts: EchoRouteOptions) 
   app.addHook('preClose', async () => { for (const stop of [...opts.streams]) stop() })
   const ws = app.echoscopeWs
   const handler = makeEchoHandler(opts)
-  const wsHandler = (socket: WebSocket, request: FastifyRequest) => ws.handler(socket, request, upgradeInfo(request, socket, opts.identity))
+  const analyses = echoAnalyses(opts.jwtHeaders)
+  const wsHandler = (socket: WebSocket, request: FastifyRequest) => ws.handler(socket, request, upgradeInfo(request, socket, opts.identity, analyses))
   // @fastify/websocket takes upgrades on GET routes only, so GET (and its HEAD) is a route of its own.
   const others = ECHO_METHODS.filter(m => m !== 'GET' && m !== 'HEAD')
   for (const url of ['/', '/*']) {

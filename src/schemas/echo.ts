@@ -31,6 +31,18 @@ const CertificateFields = {
   serialNumber: Str('serial number (hex)')
 }
 
+/** A decoded token, in `jwt` and in each of `jwts`. */
+const JwtFields = {
+  source: Str('the lower-cased request header the token came from', ['authorization']),
+  header: Type.Record(Type.String(), Type.Unknown(), { description: 'the JOSE header, decoded and not verified' }),
+  payload: Type.Record(Type.String(), Type.Unknown(), { description: 'the claims, decoded and not verified' }),
+  verified: Type.Literal(false, { description: 'never verified: this is for looking, not for trusting' }),
+  issuedAt: Opt(Str('iat as an ISO-8601 date')),
+  notBefore: Opt(Str('nbf as an ISO-8601 date')),
+  expiresAt: Opt(Str('exp as an ISO-8601 date')),
+  expired: Opt(Type.Boolean({ description: 'whether exp has passed; absent without exp' }))
+}
+
 const ECHO_EXAMPLE = {
   method: 'POST',
   url: '/orders?x=1',
@@ -89,15 +101,13 @@ export const EchoResponse = Type.Object({
     xRealIp: Opt(Type.String())
   }, { description: 'parsed Forwarded and X-Forwarded-* headers; absent when none arrived' })),
   cookies: StrMap('the parsed Cookie header, {} when none'),
-  jwt: Opt(Type.Object({
-    header: Type.Record(Type.String(), Type.Unknown()),
-    payload: Type.Record(Type.String(), Type.Unknown()),
-    verified: Type.Literal(false, { description: 'never verified: this is for looking, not for trusting' }),
-    issuedAt: Opt(Str('iat as an ISO-8601 date')),
-    notBefore: Opt(Str('nbf as an ISO-8601 date')),
-    expiresAt: Opt(Str('exp as an ISO-8601 date')),
-    expired: Opt(Type.Boolean())
-  }, { description: 'a decodable `Authorization: Bearer` JWT, decoded and not verified' })),
+  jwt: Opt(Type.Object(JwtFields, {
+    description: 'the first of `jwts`: by default the `Authorization: Bearer` JWT when it decodes; decoded and not verified'
+  })),
+  jwts: Opt(Type.Array(Type.Object(JwtFields), {
+    description: 'every JWT decoded from the --jwt-headers, in that order and then in arrival order (each value of a repeated header), ' +
+      'decoded and not verified; absent when none decoded'
+  })),
   trace: Opt(Type.Object({
     traceparent: Opt(Type.Object({
       version: Type.String(),

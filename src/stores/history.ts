@@ -56,7 +56,9 @@ export function redact (echo: Echo, statusCode: number, secret: ReadonlySet<stri
       entry.headers = headers
       entry.rawHeaders = echo.rawHeaders.map(([n, v]) => [n, secret.has(n.toLowerCase()) ? REDACTED : v])
       if (secret.has('cookie')) entry.cookies = Object.fromEntries(Object.keys(echo.cookies).map(k => [k, REDACTED]))
-      if (secret.has('authorization') && entry.jwt !== undefined) entry.jwt = { ...entry.jwt, payload: { redacted: true } }
+      // A token's claims are as secret as the header it came from (an entry without source: Authorization).
+      if (entry.jwt !== undefined && secret.has(entry.jwt.source ?? 'authorization')) entry.jwt = { ...entry.jwt, payload: { redacted: true } }
+      if (entry.jwts !== undefined) entry.jwts = entry.jwts.map(j => secret.has(j.source) ? { ...j, payload: { redacted: true } } : j)
     }
   }
   if (echo.bodyBytes > bodyLimit) {

@@ -42,6 +42,16 @@ test('repeatable list options take repeated flags or a comma list in env', () =>
   assert.deepEqual(loadOptions([], { ECHOSCOPE_REDACT_HEADERS: '' }).redactHeaders, [])
 })
 
+test('--jwt-headers: the gateways\' token headers by default, a list of header names, empty for none', () => {
+  assert.deepEqual(loadOptions([], {}).jwtHeaders, ['authorization', 'x-jwt-assertion', 'cf-access-jwt-assertion', 'x-amzn-oidc-data', 'x-forwarded-access-token', 'x-auth-request-access-token'])
+  assert.deepEqual(loadOptions(['--jwt-headers', 'x-a', '--jwt-headers', 'X-B,authorization'], {}).jwtHeaders, ['x-a', 'X-B', 'authorization'])
+  assert.deepEqual(loadOptions([], { ECHOSCOPE_JWT_HEADERS: 'x-user-jwt' }).jwtHeaders, ['x-user-jwt'])
+  assert.deepEqual(loadOptions(['--jwt-headers', ''], {}).jwtHeaders, [])
+  assert.throws(() => loadOptions(['--jwt-headers', 'bad header'], {}), { name: 'ConfigError', message: 'invalid --jwt-headers "bad header": must be a comma-separated list of header names' })
+  assert.throws(() => loadOptions([], { ECHOSCOPE_JWT_HEADERS: 'x-ok,x:no' }), { message: 'invalid ECHOSCOPE_JWT_HEADERS "x-ok,x:no": must be a comma-separated list of header names' })
+  assert.throws(() => resolveOptions({ jwtHeaders: ['x y'] }), { message: 'invalid option jwtHeaders "x y": must be a comma-separated list of header names' })
+})
+
 test('bad values name the option, the value and what is allowed', () => {
   assert.throws(() => loadOptions(['--port', 'abc'], {}), { message: 'invalid --port "abc": must be an integer from 0 to 65535' })
   assert.throws(() => loadOptions([], { PORT: '70000' }), { message: 'invalid PORT "70000": must be an integer from 0 to 65535' })

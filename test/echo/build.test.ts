@@ -1,7 +1,8 @@
-// buildEcho runs the trace and forwarded-certificate analyses only when one of their headers is present.
+// buildEcho runs the trace, forwarded-certificate and JWT analyses only when one of their headers is present.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { buildEcho, serializeEcho } from '../../src/echo/build.ts'
+import { buildEcho, echoAnalyses, serializeEcho } from '../../src/echo/build.ts'
+import { resolveOptions } from '../../src/config/options.ts'
 import { parseTrace } from '../../src/echo/trace.ts'
 import type { RequestSnapshot } from '../../src/echo/types.ts'
 
@@ -27,6 +28,7 @@ function snapshot (pairs: [string, string][]): RequestSnapshot {
 
 const server = { hostname: 'h', instance: 'h', version: '0' }
 const NO_BODY = { body: null, bodyEncoding: 'none' as const }
+const DEFAULTS = echoAnalyses(resolveOptions().jwtHeaders)
 
 test('each tracing header alone is enough for the trace field, whatever else arrives', () => {
   const samples: [string, string][] = [
@@ -43,16 +45,28 @@ test('each tracing header alone is enough for the trace field, whatever else arr
   ]
   for (const [name, value] of samples) {
     const pairs: [string, string][] = [['Host', 'example'], ['User-Agent', 'curl/8'], [name.toUpperCase(), value]]
-    const echo = buildEcho(snapshot(pairs), NO_BODY, server)
+    const echo = buildEcho(snapshot(pairs), NO_BODY, server, DEFAULTS)
     assert.ok(echo.trace !== undefined, name)
     assert.deepEqual(echo.trace, parseTrace(snapshot(pairs).headers), name)
   }
-  assert.equal(buildEcho(snapshot([['Host', 'example'], ['Accept', '*/*']]), NO_BODY, server).trace, undefined)
+  assert.equal(buildEcho(snapshot([['Host', 'example'], ['Accept', '*/*']]), NO_BODY, server, DEFAULTS).trace, undefined)
 })
 
 test('a client-certificate header that holds no certificate adds nothing', () => {
-  const echo = buildEcho(snapshot([['Host', 'example'], ['X-SSL-Client-Cert', 'not a certificate']]), NO_BODY, server)
+  const echo = buildEcho(snapshot([['Host', 'example'], ['X-SSL-Client-Cert', 'not a certificate']]), NO_BODY, server, DEFAULTS)
   assert.equal(echo.proxy, undefined)
+})
+
+test('a header both traced and named in --jwt-headers gets both analyses; names are matched in any case, once each', () => {
+  const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url')
+  const token = `${b64({ alg: 'HS256' })}.${b64({ sub: 'u' })}.c2ln`
+  const echo = buildEcho(snapshot([['Host', 'example'], ['X-Request-Id', token]]), NO_BODY, server, echoAnalyses(['X-Request-ID', 'x-request-id']))
+  assert.equal(echo.trace?.requestId, token)
+  assert.deepEqual(echo.jwts?.map(j => [j.source, j.payload.sub]), [['x-request-id', 'u']])
+  assert.equal(echo.jwt, echo.jwts?.[0])
+  const none = buildEcho(snapshot([['Host', 'example'], ['Authorization', `Bearer ${token}`]]), NO_BODY, server, echoAnalyses([]))
+  assert.equal(none.jwt, undefined)
+  assert.equal(none.jwts, undefined)
 })
 
 // serializeEcho reuses the JSON of the shared proxy analysis and the server identity: every echo must still
@@ -69,7 +83,7 @@ test('serializeEcho writes exactly what JSON.stringify writes, first time and re
   ]
   for (const identity of [server, { hostname: 'other', instance: 'replica-2', version: '1' }]) {
     for (const snap of cases) {
-      const echo = buildEcho(snap, { body: { nested: ['x', 1] }, bodyEncoding: 'json' }, identity)
+      const echo = buildEcho(snap, { body: { nested: ['x', 1] }, bodyEncoding: 'json' }, identity, DEFAULTS)
       const before = { ...echo }
       const expected = JSON.stringify(echo)
       assert.equal(serializeEcho(echo), expected)
@@ -81,7 +95,7 @@ test('serializeEcho writes exactly what JSON.stringify writes, first time and re
 })
 
 test('serializeEcho gives the echo back whole even when serialising it throws', () => {
-  const echo = buildEcho(snapshot([['Host', 'example'], ['X-Forwarded-For', '203.0.113.7']]), { body: { n: 1n }, bodyEncoding: 'json' }, server)
+  const echo = buildEcho(snapshot([['Host', 'example'], ['X-Forwarded-For', '203.0.113.7']]), { body: { n: 1n }, bodyEncoding: 'json' }, server, DEFAULTS)
   const proxy = echo.proxy
   assert.throws(() => serializeEcho(echo), TypeError)
   assert.equal(echo.proxy, proxy)

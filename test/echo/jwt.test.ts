@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { decodeBearerJwt } from '../../src/echo/jwt.ts'
+import { decodeBearerJwt, decodeHeaderJwts } from '../../src/echo/jwt.ts'
 
 const NOW = new Date('2025-06-01T12:00:00.000Z')
 const nowSeconds = NOW.getTime() / 1000
@@ -82,4 +82,42 @@ test('things that are not a Bearer JWT give undefined', () => {
   assert.equal(decodeBearerJwt(`Bearer ${token(HEADER, [1, 2])}`, NOW), undefined)
   // an encrypted JWT (JWE, five parts) cannot be decoded without the key
   assert.equal(decodeBearerJwt(`Bearer ${b64url({ alg: 'RSA-OAEP', enc: 'A256GCM' })}.a.b.c.d`, NOW), undefined)
+})
+
+const ASSERTION = token(HEADER, { sub: 'from-gateway' })
+const BEARER = token(HEADER, { sub: 'from-client' })
+const subs = (jwts: ReturnType<typeof decodeHeaderJwts>) => jwts?.map(j => [j.source, j.payload.sub])
+
+test('headers other than Authorization take the bare token or Bearer; Authorization only Bearer', () => {
+  assert.deepEqual(subs(decodeHeaderJwts(['X-JWT-Assertion', ASSERTION], ['x-jwt-assertion'], NOW)), [['x-jwt-assertion', 'from-gateway']])
+  assert.deepEqual(subs(decodeHeaderJwts(['x-jwt-assertion', `Bearer ${ASSERTION}`], ['x-jwt-assertion'], NOW)), [['x-jwt-assertion', 'from-gateway']])
+  assert.equal(decodeHeaderJwts(['Authorization', BEARER], ['authorization'], NOW), undefined)
+  assert.deepEqual(subs(decodeHeaderJwts(['Authorization', `Bearer ${BEARER}`], ['authorization'], NOW)), [['authorization', 'from-client']])
+})
+
+test('tokens come in the order of the names, then of arrival; every line and comma-joined element counts', () => {
+  const raw = ['X-JWT-Assertion', ASSERTION, 'Authorization', `Bearer ${BEARER}`, 'x-jwt-assertion', `${BEARER}, ${ASSERTION}`]
+  assert.deepEqual(subs(decodeHeaderJwts(raw, ['authorization', 'x-jwt-assertion'], NOW)), [
+    ['authorization', 'from-client'],
+    ['x-jwt-assertion', 'from-gateway'],
+    ['x-jwt-assertion', 'from-client'],
+    ['x-jwt-assertion', 'from-gateway']
+  ])
+  const [first] = decodeHeaderJwts(raw, ['authorization'], NOW) ?? []
+  assert.deepEqual(Object.keys(first), ['source', 'header', 'payload', 'verified'])
+  assert.equal(first.verified, false)
+})
+
+test('opaque and broken values in the named headers are skipped; names not listed are not read', () => {
+  const raw = [
+    'X-JWT-Assertion', 'gho_16C7e42F292c6912E7710c838347Ae178B4a',
+    'X-JWT-Assertion', 'abc.def.ghi',
+    'X-JWT-Assertion', 'Bearer ',
+    'X-JWT-Assertion', '',
+    'X-JWT-Assertion', 'Basic dXNlcjpwYXNz',
+    'X-JWT-Assertion', `${b64url({ alg: 'RSA-OAEP', enc: 'A256GCM' })}.a.b.c.d`,
+    'X-Other', ASSERTION
+  ]
+  assert.equal(decodeHeaderJwts(raw, ['x-jwt-assertion'], NOW), undefined)
+  assert.equal(decodeHeaderJwts(['X-JWT-Assertion', ASSERTION], [], NOW), undefined)
 })

@@ -130,11 +130,11 @@ test('the Echo schema documents every field of the echo, each with a description
   const { url } = await startEcho(t)
   const doc = await servedDocument(url)
   const fields = ['method', 'url', 'path', 'query', 'headers', 'rawHeaders', 'body', 'bodyEncoding', 'bodyBytes', 'bodySha256',
-    'bodyError', 'decodedBytes', 'httpVersion', 'protocol', 'remote', 'ip', 'forwarded', 'cookies', 'jwt', 'trace', 'tls', 'proxy',
+    'bodyError', 'decodedBytes', 'httpVersion', 'protocol', 'remote', 'ip', 'forwarded', 'cookies', 'jwt', 'jwts', 'trace', 'tls', 'proxy',
     'server', 'requestId', 'receivedAt']
   const echo = doc.components.schemas.Echo
   for (const f of fields) assert.ok(typeof echo.properties[f]?.description === 'string', `${f} is documented`)
-  for (const optional of ['bodyError', 'decodedBytes', 'forwarded', 'jwt', 'trace', 'tls', 'proxy']) assert.ok(!echo.required.includes(optional), optional)
+  for (const optional of ['bodyError', 'decodedBytes', 'forwarded', 'jwt', 'jwts', 'trace', 'tls', 'proxy']) assert.ok(!echo.required.includes(optional), optional)
   assert.deepEqual(Object.keys(doc.components.schemas.Error.properties), ['statusCode', 'code', 'error', 'message'])
   assert.deepEqual(doc.components.schemas.Error.required, ['statusCode', 'error', 'message'])
 })
@@ -160,6 +160,7 @@ test('real echoes match the documented Echo schema, with no undocumented field',
         'content-type': 'application/json',
         'content-encoding': 'gzip',
         authorization: `Bearer ${jwt}`,
+        'x-jwt-assertion': jwt,
         cookie: 'a=1; b=2',
         traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
         tracestate: 'congo=t61rcWkgMzE',

@@ -57,6 +57,23 @@ test('the history keeps the last --history-size, redacts secrets, drops big bodi
   assert.deepEqual((await getJson(fetch(url + '/requests'))).requests.map((r: any) => r.path), ['/n4', '/n3', '/n2'])
 })
 
+test('a token\'s claims are hidden in the history when its header is redacted, shown when it is not', async (t) => {
+  const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url')
+  const jwtFor = (sub: string) => `${b64({ alg: 'HS256' })}.${b64({ sub })}.c2ln`
+  const headers = { authorization: `Bearer ${jwtFor('client-secret-sub')}`, 'x-jwt-assertion': jwtFor('gateway-sub') }
+  const byDefault = await startEcho(t)
+  await fetch(byDefault.url + '/t', { headers })
+  const [entry] = (await getJson(fetch(byDefault.url + '/requests'))).requests
+  assert.deepEqual(entry.jwt.payload, { redacted: true })
+  assert.deepEqual(entry.jwts.map((j: any) => [j.source, j.payload]), [['authorization', { redacted: true }], ['x-jwt-assertion', { sub: 'gateway-sub' }]])
+  assert.ok(!JSON.stringify(entry).includes('client-secret-sub'))
+  const strict = await startEcho(t, { redactHeaders: ['authorization', 'x-jwt-assertion'] })
+  await fetch(strict.url + '/t', { headers })
+  const [hidden] = (await getJson(fetch(strict.url + '/requests'))).requests
+  assert.deepEqual(hidden.jwts.map((j: any) => [j.source, j.payload]), [['authorization', { redacted: true }], ['x-jwt-assertion', { redacted: true }]])
+  assert.ok(!JSON.stringify(hidden).includes('gateway-sub'))
+})
+
 test('big bodies are not kept in memory by the history: heap stays flat after 30 bodies of 2 MB', async (t) => {
   setFlagsFromString('--expose-gc')
   const gc = runInNewContext('gc') as () => void

@@ -162,13 +162,16 @@ function clientSection (echo: Echo): string {
 }
 
 function jwtSection (echo: Echo): string {
-  const jwt = echo.jwt
-  if (jwt === undefined) return ''
-  let out = '<p class="warn">signature not verified: this is what the token claims, not what it proves</p>'
-  if (jwt.expired === true) out += '<p class="warn">expired at ' + escapeHtml(jwt.expiresAt) + '</p>'
-  out += kvTable([['issued at', jwt.issuedAt], ['not before', jwt.notBefore], ['expires at', jwt.expiresAt]])
-  out += '<h3>header</h3>' + pre(jwt.header) + '<h3>payload</h3>' + pre(jwt.payload)
-  return section('JWT (Authorization: Bearer)', out)
+  const tokens = echo.jwts
+  if (tokens === undefined) return ''
+  let out = '<p class="warn">signatures not verified: this is what the tokens claim, not what they prove</p>'
+  for (const jwt of tokens) {
+    out += '<h3>from ' + escapeHtml(jwt.source) + '</h3>'
+    if (jwt.expired === true) out += '<p class="warn">expired at ' + escapeHtml(jwt.expiresAt) + '</p>'
+    out += kvTable([['issued at', jwt.issuedAt], ['not before', jwt.notBefore], ['expires at', jwt.expiresAt]])
+    out += '<h3>header</h3>' + pre(jwt.header) + '<h3>payload</h3>' + pre(jwt.payload)
+  }
+  return section(tokens.length === 1 ? 'JWT' : `JWTs (${tokens.length})`, out)
 }
 
 function tlsSection (echo: Echo): string {

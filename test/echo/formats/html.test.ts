@@ -49,7 +49,10 @@ test('hostile values in the method, URL, JWT, TLS and server identity are escape
     method: 'GET<script>',
     url: '/<script>alert(1)</script>',
     path: '/<script>alert(1)</script>',
-    jwt: { header: { alg: '<script>' }, payload: { sub: '"><img src=x onerror=alert(1)>' }, verified: false, expired: true, expiresAt: '<b>' },
+    jwts: [
+      { source: 'authorization', header: { alg: '<script>' }, payload: { sub: '"><img src=x onerror=alert(1)>' }, verified: false, expired: true, expiresAt: '<b>' },
+      { source: 'x-<i>-assertion', header: { alg: 'none' }, payload: { sub: '<u>' }, verified: false }
+    ],
     tls: { servername: '<script>', alpn: 'h2', cipher: null, version: 'TLSv1.3', clientCertificate: { subject: '<img>' } as never },
     server: { hostname: '<script>host', instance: '<i>', version: '1', pod: '<pod>' },
     requestId: '<script>id'
@@ -59,6 +62,11 @@ test('hostile values in the method, URL, JWT, TLS and server identity are escape
   assert.ok(html.includes('<title>GET&lt;script&gt; /&lt;script&gt;alert(1)&lt;/script&gt; · echoscope</title>'))
   assert.ok(html.includes('<h1>GET&lt;script&gt; /&lt;script&gt;alert(1)&lt;/script&gt; HTTP/1.1</h1>'))
   assert.ok(html.includes('<p class="warn">expired at &lt;b&gt;</p>'))
+  // each token under the name of the header it came from
+  assert.ok(html.includes('<h2>JWTs (2)</h2>'))
+  assert.ok(html.includes('<h3>from authorization</h3>'))
+  assert.ok(html.includes('<h3>from x-&lt;i&gt;-assertion</h3>'))
+  assert.ok(html.includes('&quot;sub&quot;: &quot;&lt;u&gt;&quot;'))
 })
 
 test('lists headers in arrival order with original case and duplicates', () => {
