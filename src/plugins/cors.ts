@@ -66,6 +66,8 @@ export function corsOptions (opts: CorsPluginOptions): FastifyCorsOptions {
   const methods = new Set(opts.methods)
   const allMethods = opts.methods.join(', ')
   return {
+    // After the rate limiter's onRequest hook, so preflights count too: two headers must not lift the limit.
+    hook: 'preHandler',
     delegator: (request, callback) => {
       const origin = request.headers.origin
       if (origin === undefined || (!any && !allowed.has(origin)) || isSystemPath(request.url, opts.systemPrefix)) return callback(null, off)
