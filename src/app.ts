@@ -18,7 +18,7 @@ import type { HistoryStore } from './stores/history.ts'
 import { memoryFaults, type FaultCounter } from './stores/faults.ts'
 import faults from './plugins/faults.ts'
 import { healthRoutes, type HealthState } from './routes/health.ts'
-import { echoRoutes, makeEchoHandler, type EchoRouteOptions } from './routes/echo.ts'
+import { ECHO_METHODS, echoRoutes, makeEchoHandler, type EchoRouteOptions } from './routes/echo.ts'
 import { gatewayContext, serverIdentity } from './echo/identity.ts'
 import { loadDefaultResponse, type DefaultResponse } from './config/default-response.ts'
 
@@ -124,7 +124,16 @@ export async function app (fastify: FastifyInstance, opts: AppOptions) {
 
   // The echo last: it answers everything the system paths do not, including request targets the
   // router cannot match (absolute-form, `*`, over-long paths), through the not-found handler.
-  await fastify.register(echoRoutes, echoOpts)
+  if (opts.cors.length === 0) {
+    await fastify.register(echoRoutes, echoOpts)
+  } else {
+    // Loaded only with --cors. The plugin's hook is for the echo alone: both live in a scope of their own.
+    const { default: cors } = await import('./plugins/cors.ts')
+    await fastify.register(async function corsEcho (scope) {
+      await scope.register(cors, { origins: opts.cors, systemPrefix: prefix, methods: ECHO_METHODS })
+      await scope.register(echoRoutes, { ...echoOpts, optionsRoutes: false })
+    })
+  }
   // Requests the router cannot match reach the echo through the not-found handler, and targets Fastify
   // cannot decode (`/%zz`, over-long parameters) through frameworkErrors: no route hook reaches either, so
   // the limiter runs here, as its hook (the plugin's `rateLimit()`, one budget with the routes).

@@ -2,7 +2,7 @@
 // First: keeps process.nextTick on V8's fast path in the host process too (see the module).
 import './perf/pin-next-tick.ts'
 import type { FastifyInstance } from 'fastify'
-import { resolveOptions, type Options } from './config/options.ts'
+import { ConfigError, resolveOptions, type Options } from './config/options.ts'
 import { echoRouteOptions, websocketOptions } from './app.ts'
 import websocketPlugin from './plugins/websocket.ts'
 import { echoRoutes } from './routes/echo.ts'
@@ -19,6 +19,8 @@ export type { Echo } from './echo/types.ts'
 export default async function echoscope (app: FastifyInstance, input: Partial<Options> & { prefix?: string } = {}) {
   const { prefix: _prefix, ...rest } = input
   const opts = resolveOptions(rest, new Set(['logLevel']))
+  // Silently echoing without the CORS headers asked for would look like a browser bug.
+  if (opts.cors.length > 0) throw new ConfigError('invalid option cors: the embedded plugin adds no CORS headers; register @fastify/cors in the host app')
   // A host app that brought its own @fastify/websocket keeps it (the plugin uses it then).
   if (!app.hasDecorator('echoscopeWs')) await app.register(websocketPlugin, websocketOptions(opts, createStats().ws))
   await echoRoutes(app, echoRouteOptions(opts))

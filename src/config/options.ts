@@ -96,6 +96,8 @@ const server = {
     default: 'json',
     description: 'echo format for a request that asks for none (no ?format, no Accept or Accept: */*); gateway-api also logs echo-basic\'s line per request'
   }), 'format'),
+  cors: opt(Type.Array(Type.String({ minLength: 1 }), { default: [], description: 'origins whose browser scripts may call the echo (CORS), or * for any origin; off when empty, so the echo carries no Access-Control-* header a gateway did not add' }),
+    { kind: 'list', arg: 'origins', defaultText: 'none (off)', allowed: '* alone, or a comma-separated list of origins as browsers send them, like https://app.example.com or http://localhost:3000 (http or https, lower case, no path, no default port)' }),
   instance: opt(Type.String({ default: '', description: 'instance name reported in server.instance' }),
     { kind: 'string', arg: 'name', defaultText: 'the host name', allowed: 'any text' }),
   jwtHeaders: opt(Type.Array(Type.String({ pattern: '^[!#$%&\'*+.^_`|~0-9A-Za-z-]+$' }), {
@@ -286,6 +288,13 @@ function validResponseHeader (line: string): boolean {
   return TOKEN.test(name) && FIELD_VALUE.test(line.slice(colon + 1)) && !FRAMING_HEADERS.has(lower) && lower !== 'content-type'
 }
 
+/** An origin exactly as a browser sends it in Origin (its URL's own serialisation): what CORS compares. */
+function validOrigin (entry: string): boolean {
+  if (!URL.canParse(entry)) return false
+  const url = new URL(entry)
+  return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === entry
+}
+
 /** Turn one raw string (flag or env) into the option's value, or undefined when it cannot be read. */
 function coerce (name: OptionName, raw: string): unknown {
   const meta = properties[name]['x-echoscope']
@@ -323,7 +332,7 @@ function invalid (name: OptionName, value: unknown, source: 'flag' | 'env' | 'op
   return new ConfigError(`invalid ${label} ${describe(value)}: must be ${properties[name]['x-echoscope'].allowed}`)
 }
 
-/** Checks one value against its schema, including rules JSON Schema cannot say (CIDR lists, prefixes). */
+/** Checks one value against its schema, including rules JSON Schema cannot say (CIDR lists, origins). */
 function check (name: OptionName, value: unknown): boolean {
   if (value === undefined || (typeof value === 'number' && Number.isNaN(value))) return false
   if (Array.isArray(value) && value.some(v => typeof v === 'number' && Number.isNaN(v))) return false
@@ -334,6 +343,11 @@ function check (name: OptionName, value: unknown): boolean {
   if (name === 'responseStatus') return value === 0 || (value as number) >= 200
   if (name === 'responseHeader') return (value as string[]).every(validResponseHeader)
   if (name === 'responseContentType') return value === '' || (FIELD_VALUE.test(value as string) && MEDIA_TYPE.test((value as string).trim()))
+  if (name === 'cors') {
+    const origins = value as string[]
+    // `*` means any origin, so it stands alone.
+    return (origins.length === 1 && origins[0] === '*') || origins.every(validOrigin)
+  }
   return true
 }
 

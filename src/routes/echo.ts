@@ -52,6 +52,8 @@ export interface EchoRouteOptions {
   defaultResponse: DefaultResponse | null
   /** open SSE echoes, shared by every handler made from these options, each with its stop function */
   streams: Set<() => void>
+  /** false with --cors: @fastify/cors routes OPTIONS itself, and hands the requests it does not answer to the echo */
+  optionsRoutes?: boolean
 }
 
 /** Every method Node's HTTP parser accepts. CONNECT is left out: Node hands it to the 'connect' event, not to routes. */
@@ -380,7 +382,7 @@ export async function echoRoutes (app: FastifyInstance, opts: EchoRouteOptions) 
   const analyses = echoAnalyses(opts.jwtHeaders)
   const wsHandler = (socket: WebSocket, request: FastifyRequest) => ws.handler(socket, request, upgradeInfo(request, socket, opts.identity, analyses))
   // @fastify/websocket takes upgrades on GET routes only, so GET (and its HEAD) is a route of its own.
-  const others = ECHO_METHODS.filter(m => m !== 'GET' && m !== 'HEAD')
+  const others = ECHO_METHODS.filter(m => m !== 'GET' && m !== 'HEAD' && (m !== 'OPTIONS' || opts.optionsRoutes !== false))
   for (const url of ['/', '/*']) {
     // Documentation only (no validation, no serializer): the OpenAPI plugin attaches the parameters.
     app.route({ method: 'GET', url, handler, wsHandler, onRequest: ws.beforeUpgrade, schema: ECHO_GET_ROUTE })

@@ -52,6 +52,21 @@ test('--jwt-headers: the gateways\' token headers by default, a list of header n
   assert.throws(() => resolveOptions({ jwtHeaders: ['x y'] }), { message: 'invalid option jwtHeaders "x y": must be a comma-separated list of header names' })
 })
 
+test('--cors: off by default; * alone or origins as browsers send them', () => {
+  assert.deepEqual(loadOptions([], {}).cors, [])
+  assert.deepEqual(loadOptions(['--cors', '*'], {}).cors, ['*'])
+  assert.deepEqual(loadOptions(['--cors', 'https://app.example.com', '--cors', 'http://localhost:3000'], {}).cors, ['https://app.example.com', 'http://localhost:3000'])
+  assert.deepEqual(loadOptions([], { ECHOSCOPE_CORS: 'https://a.example, http://[::1]:8080' }).cors, ['https://a.example', 'http://[::1]:8080'])
+  const allowed = '* alone, or a comma-separated list of origins as browsers send them, like https://app.example.com or http://localhost:3000 (http or https, lower case, no path, no default port)'
+  assert.throws(() => loadOptions(['--cors', 'app.example.com'], {}), { message: `invalid --cors "app.example.com": must be ${allowed}` })
+  // Each of these never equals a browser's Origin header, so it would silently match nothing.
+  for (const bad of ['https://app.example.com/', 'https://app.example.com/path', 'https://APP.example.com', 'https://app.example.com:443', 'ftp://files.example.com', '*,https://app.example.com', 'null']) {
+    assert.throws(() => loadOptions(['--cors', bad], {}), { message: `invalid --cors ${JSON.stringify(bad)}: must be ${allowed}` }, bad)
+  }
+  assert.throws(() => loadOptions([], { ECHOSCOPE_CORS: 'https://a.example,*' }), /^ConfigError: invalid ECHOSCOPE_CORS "https:\/\/a.example,\*": must be \* alone/)
+  assert.throws(() => resolveOptions({ cors: ['https://a.example/'] }), /^ConfigError: invalid option cors "https:\/\/a.example\/": must be \* alone/)
+})
+
 test('bad values name the option, the value and what is allowed', () => {
   assert.throws(() => loadOptions(['--port', 'abc'], {}), { message: 'invalid --port "abc": must be an integer from 0 to 65535' })
   assert.throws(() => loadOptions([], { PORT: '70000' }), { message: 'invalid PORT "70000": must be an integer from 0 to 65535' })
@@ -84,6 +99,9 @@ test('the CLI prints one line and exits non-zero on a bad value, no stack trace'
   assert.equal(e.code, 2)
   assert.equal(e.stderr.trim().split('\n').length, 1)
   assert.match(e.stderr, /ECHOSCOPE_MAX_DELAY "-5"/)
+  const c = await runCli(['--cors', 'https://app.example.com/'])
+  assert.equal(c.code, 2)
+  assert.match(c.stderr, /^echoscope: invalid --cors "https:\/\/app\.example\.com\/": must be \* alone, or a comma-separated list of origins[^\n]*\n$/)
 })
 
 test('npx echoscope --help and --version', async () => {
