@@ -19,7 +19,7 @@ import { memoryFaults, type FaultCounter } from './stores/faults.ts'
 import faults from './plugins/faults.ts'
 import { healthRoutes, type HealthState } from './routes/health.ts'
 import { ECHO_METHODS, echoRoutes, makeEchoHandler, type EchoRouteOptions } from './routes/echo.ts'
-import { gatewayContext, serverIdentity } from './echo/identity.ts'
+import { gatewayContext, markerValue, serverIdentity } from './echo/identity.ts'
 import { loadDefaultResponse, type DefaultResponse } from './config/default-response.ts'
 
 export interface AppOptions extends Options {
@@ -42,6 +42,7 @@ export function websocketOptions (opts: Options, stats: TransportStats, tracer: 
     pingInterval: opts.wsPingInterval,
     allowedOrigins: opts.wsAllowedOrigins,
     stats,
+    marker: markerValue(serverIdentity(opts.instance).instance),
     tracer
   }
 }
@@ -91,7 +92,7 @@ export async function app (fastify: FastifyInstance, opts: AppOptions) {
   // Raw TCP/UDP echo listeners (only when --tcp-port/--udp-port are given): opened on ready, closed on close.
   await fastify.register(transports, { ...opts, stats: fastify.echoscope.stats, tls: fastify.echoscope.tls })
   // HTTPS on its own port when --https-port is given beside the plain --port.
-  if (opts.httpsListener !== null) await fastify.register(httpsListener, { listener: opts.httpsListener, host: opts.host, port: opts.httpsPort })
+  if (opts.httpsListener !== null) await fastify.register(httpsListener, { listener: opts.httpsListener, host: opts.host, port: opts.httpsPort, marker: markerValue(serverIdentity(opts.instance).instance) })
 
   // Recent requests (memory, or shared through Redis) for /requests and /inspect.
   await fastify.register(history, { historySize: opts.historySize, historyBodyLimit: opts.historyBodyLimit, redactHeaders: opts.redactHeaders, redisUrl: opts.redisUrl })

@@ -7,6 +7,7 @@ import { echoRouteOptions, websocketOptions } from './app.ts'
 import websocketPlugin from './plugins/websocket.ts'
 import { echoRoutes } from './routes/echo.ts'
 import { createStats } from './transports/stats.ts'
+import { MARKER_HEADER, markerValue, serverIdentity } from './echo/identity.ts'
 
 export { buildServer, startServer } from './server.ts'
 export { loadOptions, resolveOptions, ConfigError, type Options } from './config/options.ts'
@@ -23,5 +24,8 @@ export default async function echoscope (app: FastifyInstance, input: Partial<Op
   if (opts.cors.length > 0) throw new ConfigError('invalid option cors: the embedded plugin adds no CORS headers; register @fastify/cors in the host app')
   // A host app that brought its own @fastify/websocket keeps it (the plugin uses it then).
   if (!app.hasDecorator('echoscopeWs')) await app.register(websocketPlugin, websocketOptions(opts, createStats().ws))
+  // The echo's answers carry the marker here too (this plugin's scope only: the host's routes do not).
+  const marker = markerValue(serverIdentity(opts.instance).instance)
+  app.addHook('onRequest', (_request, reply, done) => { reply.header(MARKER_HEADER, marker); done() })
   await echoRoutes(app, echoRouteOptions(opts))
 }

@@ -10,7 +10,8 @@ import { OptionsSchema, resolveOptions, type Options } from './config/options.ts
 import { app } from './app.ts'
 import { RequestLogController } from './logging/request-log.ts'
 import { flushStdout, loggerOptions } from './logging/logger.ts'
-import { clientErrorHandler, rejectRequest, requestRejection } from './http/client-error.ts'
+import { makeClientErrorHandler, rejectRequest, requestRejection } from './http/client-error.ts'
+import { MARKER_HEADER, markerValue, serverIdentity } from './echo/identity.ts'
 import type { HealthState } from './routes/health.ts'
 import { createStats, type Stats } from './transports/stats.ts'
 import { loadTls, tlsServerOptions, type TlsMaterial } from './config/tls.ts'
@@ -142,6 +143,7 @@ export async function buildServer (input: Partial<Options> = {}): Promise<Fastif
   }
   const tls = await loadTls(opts)
   const defaultResponse = loadDefaultResponse(opts)
+  const marker = markerValue(serverIdentity(opts.instance).instance)
   const coalescing = await writeCoalescing(opts)
   // The methods the HTTP/2 guard lets through, filled on ready when every method is registered.
   const knownMethods = new Set<string>()
@@ -190,14 +192,15 @@ export async function buildServer (input: Partial<Options> = {}): Promise<Fastif
     frameworkErrors: (err, request, reply) => {
       const fallback = err.code === 'FST_ERR_BAD_URL' || err.code === 'FST_ERR_MAX_PARAM_LENGTH'
       if (!fallback) return (reply as FastifyReply).send(err)
-      // No onRequest hook runs for these: the request-path checks are made here.
+      // No onRequest hook runs for these: the marker and the request-path checks are set and made here.
+      ;(reply as FastifyReply).header(MARKER_HEADER, marker)
       const rejection = requestRejection(request.raw)
       if (rejection !== null) return rejectRequest(request, reply, rejection)
       logController.trackFallback(request, reply)
       return late.echo(request, reply)
     },
     // What Node's HTTP parser rejects gets the parser's reason, a log line and a lingering close.
-    clientErrorHandler,
+    clientErrorHandler: makeClientErrorHandler(marker),
     return503OnClosing: true
   } as FastifyServerOptions) as unknown as FastifyInstance
   // The echo reads bodies itself for every method (GET with a body too), so Fastify's parsing step,
@@ -205,8 +208,10 @@ export async function buildServer (input: Partial<Options> = {}): Promise<Fastif
   for (const m of fastify.supportedMethods) fastify.addHttpMethod(m, { hasBody: false, overrideExisting: true })
   // Where the echo leaves the body for the log line (--log-bodies); null (and unused) otherwise.
   fastify.decorateRequest('echoscopeBody', null)
-  // First of all hooks: a request refused here reaches neither the rate limiter nor a route.
+  // First of all hooks: every answer from here on carries the marker (errors, 404s and 429s too), and a
+  // request refused here reaches neither the rate limiter nor a route.
   fastify.addHook('onRequest', (request, reply, done) => {
+    reply.header(MARKER_HEADER, marker)
     const rejection = requestRejection(request.raw)
     if (rejection === null) done()
     else rejectRequest(request, reply, rejection)

@@ -1,18 +1,21 @@
 // `echoscope diff URL`: send one fully known request through whatever stands in front of an echoscope
-// server, and report what arrived differently. Exit 0 when done, 1 when an expectation is unmet, 2 on a
-// usage or connection error or when the far end is not echoscope.
+// server, and report what arrived differently, both ways. Exit 0 when done, 1 when an expectation is unmet or
+// the gateway answered itself, 2 on a usage or connection error or when echoscope answered without an echo.
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
-import { buildRequest, exchange } from './wire.ts'
-import { compare, isEcho, parseExpectation, unmet, type Expectation } from './compare.ts'
-import { render } from './render.ts'
+import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib'
+import { buildRequest, exchange, type WireResponse } from './wire.ts'
+import { compare, fromEchoscope, gatewayAnswer, isEcho, parseExpectation, unmet, type Expectation } from './compare.ts'
+import { render, renderGatewayAnswer } from './render.ts'
 
 export const DIFF_HELP = `Usage: echoscope diff URL [options]
 
 Sends one request whose every header echoscope knows (Host, User-Agent, Content-Length included) to URL —
 a gateway, proxy or load balancer in front of an echoscope server — and shows what the server received
 differently: method, path, query, headers added / removed / changed (name case too) / reordered, body,
-which instance answered, and the proxy analysis.
+which instance answered, and the proxy analysis; then the way back: the status and headers the gateway
+added, removed or changed on echoscope's response. A response without echoscope's x-echoscope header was
+made by the gateway itself, and is shown as such (status, headers, the start of its body).
 
 Options:
   -X, --request METHOD        method (default GET, or POST with --data)
@@ -24,9 +27,22 @@ Options:
       --expect-no-header NAME        exit 1 if the server received this header
   -k, --insecure              accept any TLS certificate
       --timeout MS            give up after this long (default 10000)
-  -h, --help                  this help`
+  -h, --help                  this help
+
+Exit status: 0 done, 1 an expectation unmet or the gateway answered itself, 2 a usage or connection error.`
 
 class UsageError extends Error {}
+
+/** The body without the content coding a gateway may have applied on the way back (gzip, deflate, br). */
+function decoded (res: WireResponse): Buffer {
+  const coding = res.headers.find(([n]) => n.toLowerCase() === 'content-encoding')?.[1].trim().toLowerCase()
+  if (coding === 'gzip' || coding === 'x-gzip') return gunzipSync(res.body, { maxOutputLength: MAX_DECODED })
+  if (coding === 'deflate') return inflateSync(res.body, { maxOutputLength: MAX_DECODED })
+  if (coding === 'br') return brotliDecompressSync(res.body, { maxOutputLength: MAX_DECODED })
+  return res.body
+}
+
+const MAX_DECODED = 64 * 1024 * 1024
 
 function readData (raw: string): Buffer {
   if (raw.startsWith('@')) {
@@ -117,17 +133,25 @@ export async function runDiff (argv: string[], io: Io): Promise<number> {
     }
     let echo: unknown
     try {
-      echo = JSON.parse(res.body.toString('utf8'))
+      echo = JSON.parse(decoded(res).toString('utf8'))
     } catch {
       echo = null
     }
     if (!isEcho(echo)) {
+      if (!fromEchoscope(res.headers)) {
+        // Something in front answered itself: that is the finding (a 404 route miss, a 413 limit, a 502 or 504).
+        const answer = gatewayAnswer(res.status, res.headers, res.body)
+        if (values.json === true) io.out(JSON.stringify(answer, null, 2))
+        else io.out(renderGatewayAnswer(answer, method, url.toString(), { color: io.color }))
+        io.err(`unmet: the gateway answered ${res.status} itself; the request did not reach echoscope` +
+          (websocket && res.status !== 101 ? ' (the WebSocket upgrade was refused)' : ''))
+        return 1
+      }
       const type = res.headers.find(([n]) => n.toLowerCase() === 'content-type')?.[1] ?? 'no content type'
-      io.err(`echoscope diff: the far end is not an echoscope server: it answered ${res.status} (${type}) without an echo` +
-        (websocket && res.status !== 101 ? '; the WebSocket upgrade was refused' : ''))
+      io.err(`echoscope diff: echoscope answered ${res.status} (${type}) without an echo: ${JSON.stringify(res.body.subarray(0, 200).toString('utf8'))}`)
       return 2
     }
-    const result = compare(req, res.status, echo)
+    const result = compare(req, res.status, echo, res.headers)
     const problems = unmet(expectations, echo)
     if (values.json === true) {
       io.out(JSON.stringify(problems.length > 0 ? { ...result, unmet: problems } : result, null, 2))

@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto'
 import type { Echo, ProxyAnalysis, ServerIdentity } from '../echo/types.ts'
 import type { WireRequest } from './wire.ts'
+import { MARKER_HEADER } from '../echo/identity.ts'
 
 export interface HeaderChange {
   sent: string
@@ -33,6 +34,70 @@ export interface DiffResult {
   body: { same: boolean, sentBytes: number, receivedBytes: number }
   server: ServerIdentity
   proxy?: ProxyAnalysis
+  /** The way back: what echoscope sent against what the client received (absent for a server without it). */
+  response?: ResponseDiff
+}
+
+export interface ResponseDiff {
+  status: { sent: number, received: number }
+  headers: { added: Record<string, string>, removed: Record<string, string>, changed: Record<string, { sent: string, received: string }> }
+}
+
+/** A response that echoscope did not make: the gateway answered itself (its own 404, 413, 502, 504…). */
+export interface GatewayAnswer {
+  answeredBy: 'gateway'
+  status: number
+  headers: Record<string, string>
+  /** the first bytes of the body, as text (invalid UTF-8 replaced) */
+  bodyStart: string
+  bodyBytes: number
+}
+
+/**
+ * Headers the server's HTTP stack writes on its own (Node: date, connection, keep-alive; Fastify: content-length
+ * once the body is serialised) or that only frame the body: echoscope cannot list them in its echo, and a
+ * gateway re-framing the body (compressing it, chunking it) changes them without changing what was meant.
+ */
+export const STACK_HEADERS: ReadonlySet<string> = new Set(['date', 'connection', 'keep-alive', 'content-length', 'transfer-encoding'])
+
+/** What the gateway added, removed or changed on the way back. */
+export function compareResponse (sent: NonNullable<Echo['response']>, status: number, received: [string, string][]): ResponseDiff {
+  const r = group(received)
+  const added: Record<string, string> = {}
+  const removed: Record<string, string> = {}
+  const changed: Record<string, { sent: string, received: string }> = {}
+  const sentNames = new Set<string>()
+  for (const [name, value] of Object.entries(sent.headers)) {
+    const lower = name.toLowerCase()
+    sentNames.add(lower)
+    if (STACK_HEADERS.has(lower)) continue
+    const s = Array.isArray(value) ? value : [value]
+    const lines = r.get(lower)
+    if (lines === undefined) {
+      removed[lower] = s.join(', ')
+      continue
+    }
+    const rv = lines.map(([, v]) => v)
+    if (rv.length !== s.length ? rv.join(', ') !== s.join(', ') : rv.some((v, i) => v !== s[i])) changed[lower] = { sent: s.join(', '), received: rv.join(', ') }
+  }
+  for (const [name, lines] of r) {
+    if (!sentNames.has(name) && !STACK_HEADERS.has(name)) added[name] = joined(lines)
+  }
+  return { status: { sent: sent.status, received: status }, headers: { added, removed, changed } }
+}
+
+const BODY_START = 200
+
+/** The gateway's own answer, as far as a report needs it. */
+export function gatewayAnswer (status: number, headers: [string, string][], body: Buffer): GatewayAnswer {
+  const h: Record<string, string> = {}
+  for (const [name, lines] of group(headers)) h[name] = joined(lines)
+  return { answeredBy: 'gateway', status, headers: h, bodyStart: body.subarray(0, BODY_START).toString('utf8'), bodyBytes: body.length }
+}
+
+/** True when the response carries the x-echoscope marker: echoscope made it, whatever its body. */
+export function fromEchoscope (headers: [string, string][]): boolean {
+  return headers.some(([n]) => n.toLowerCase() === MARKER_HEADER)
 }
 
 /** True when the JSON looks like an echoscope echo (and not a page from something else). */
@@ -60,7 +125,7 @@ function group (lines: [string, string][]): Map<string, [string, string][]> {
 
 const joined = (lines: [string, string][]) => lines.map(([, v]) => v).join(', ')
 
-export function compare (sent: WireRequest, status: number, echo: Echo): DiffResult {
+export function compare (sent: WireRequest, status: number, echo: Echo, received: [string, string][] = []): DiffResult {
   const [sentPath, sentQuery] = split(sent.target)
   const [, receivedQuery] = split(echo.url)
   const s = group(sent.headers)
@@ -103,7 +168,8 @@ export function compare (sent: WireRequest, status: number, echo: Echo): DiffRes
     headers: { added, removed, changed, ...(reordered ? { reordered: { sent: sentOrder, received: receivedOrder } } : {}) },
     body: { same: sentDigest === echo.bodySha256, sentBytes: sent.body.length, receivedBytes: echo.bodyBytes },
     server: echo.server,
-    ...(echo.proxy !== undefined ? { proxy: echo.proxy } : {})
+    ...(echo.proxy !== undefined ? { proxy: echo.proxy } : {}),
+    ...(echo.response !== undefined ? { response: compareResponse(echo.response, status, received) } : {})
   }
 }
 

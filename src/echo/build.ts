@@ -101,7 +101,9 @@ export function buildEcho (snap: RequestSnapshot, parsed: ParsedBody, server: Se
     proxy,
     server,
     requestId: snap.requestId,
-    receivedAt: isoString(snap.receivedAt)
+    receivedAt: isoString(snap.receivedAt),
+    // Set by the route once the answer's status and headers are (and in the echo's shape from the start).
+    response: undefined
   }
   return echo
 }
@@ -153,7 +155,7 @@ function tailOf (proxy: Echo['proxy'], server: ServerIdentity): string {
  * no more than writing one string.
  */
 export function serializeEcho (echo: Echo): string {
-  const { proxy, server, requestId, receivedAt } = echo
+  const { proxy, server, requestId, receivedAt, response } = echo
   // A proxy result with certificates is a per-request copy (buildEcho): nothing to reuse.
   const key = proxy === undefined ? server : proxy.clientCertificates === undefined ? proxy : null
   let tail: string
@@ -168,12 +170,13 @@ export function serializeEcho (echo: Echo): string {
       tails.set(key, { server, json: tail })
     }
   }
-  // The four fields are hidden (undefined, which JSON leaves out) rather than copied into a second object:
-  // the echo keeps its shape, and restoring them costs four stores.
+  // The trailing fields are hidden (undefined, which JSON leaves out) rather than copied into a second
+  // object: the echo keeps its shape, and restoring them costs a few stores.
   echo.proxy = undefined
   ;(echo as { server?: ServerIdentity }).server = undefined
   ;(echo as { requestId?: string }).requestId = undefined
   ;(echo as { receivedAt?: string }).receivedAt = undefined
+  echo.response = undefined
   let head: string
   try {
     head = JSON.stringify(echo)
@@ -182,8 +185,10 @@ export function serializeEcho (echo: Echo): string {
     echo.server = server
     echo.requestId = requestId
     echo.receivedAt = receivedAt
+    echo.response = response
   }
-  return head.slice(0, -1) + tail + jsonString(requestId) + ',"receivedAt":"' + receivedAt + '"}'
+  return head.slice(0, -1) + tail + jsonString(requestId) + ',"receivedAt":"' + receivedAt + '"' +
+    (response === undefined ? '}' : ',"response":' + JSON.stringify(response) + '}')
 }
 
 /** JSON.stringify for a string, without its call into V8's runtime (~0.13 µs) when nothing needs escaping. */

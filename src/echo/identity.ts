@@ -5,6 +5,17 @@ import type { ServerIdentity } from './types.ts'
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version
 
+/**
+ * The header every response of echoscope's carries, naming the instance: a response without it was made by
+ * something in front (a gateway's own 404, 413, 502 or 504), which is how `diff`, `test` and `probe` tell.
+ */
+export const MARKER_HEADER = 'x-echoscope'
+
+/** The instance name as a header value: as it is when it is visible ASCII, else percent-encoded. */
+export function markerValue (instance: string): string {
+  return /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/.test(instance) ? instance : encodeURIComponent(instance)
+}
+
 /** Context fields of the Kubernetes Gateway API conformance echo server, from the same env vars it reads. */
 export interface GatewayContext { namespace: string, ingress: string, service: string, pod: string }
 

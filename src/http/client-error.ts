@@ -6,6 +6,7 @@
 // without Host, an HTTP/0.9 request line) get the same answer and line from an onRequest hook.
 import { STATUS_CODES, type IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
+import { MARKER_HEADER } from '../echo/identity.ts'
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 
 /** What node:http passes to 'clientError': llhttp's code and reason, and the bytes it was parsing. */
@@ -113,7 +114,15 @@ export function rejectedByParser (socket: Socket | null | undefined): boolean {
  * instance. With --coalesce-writes, write-coalescing.ts's listener runs before it (prepended), so responses
  * answered earlier in the same read have gone to the socket first and this answer comes after them.
  */
-export function clientErrorHandler (this: FastifyInstance, err: ParserError, socket: Socket): void {
+export function makeClientErrorHandler (marker: string): (this: FastifyInstance, err: ParserError, socket: Socket) => void {
+  // Written by hand below, so the marker header is part of the bytes here.
+  const markerLine = `${MARKER_HEADER}: ${marker}\r\n`
+  return function clientErrorHandler (this: FastifyInstance, err: ParserError, socket: Socket): void {
+    answerClientError(this, err, socket, markerLine)
+  }
+}
+
+function answerClientError (app: FastifyInstance, err: ParserError, socket: Socket, markerLine: string): void {
   // A reset: the client is gone and nothing can be answered.
   if (err.code === 'ECONNRESET' || socket.destroyed) return
   if (rejectedSockets.has(socket)) return
@@ -126,7 +135,7 @@ export function clientErrorHandler (this: FastifyInstance, err: ParserError, soc
   const raw = err.rawPacket
   // Rejections are logged whatever --log-requests says: they are rare, and nothing else tells of them.
   if (!goneMidBody) {
-    this.log.warn({
+    app.log.warn({
       code: err.code,
       reason,
       statusCode,
@@ -140,7 +149,7 @@ export function clientErrorHandler (this: FastifyInstance, err: ParserError, soc
     return
   }
   const body = errorBody(statusCode, message)
-  socket.end(`HTTP/1.1 ${statusCode} ${STATUS_CODES[statusCode]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
+  socket.end(`HTTP/1.1 ${statusCode} ${STATUS_CODES[statusCode]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${markerLine}Connection: close\r\n\r\n${body}`)
   linger(socket)
 }
 

@@ -10,7 +10,7 @@ import type { Socket } from 'node:net'
 import type { TLSSocket } from 'node:tls'
 import type { FastifyInstance } from 'fastify'
 import { tlsServerOptions, type TlsMaterial } from '../config/tls.ts'
-import { clientErrorHandler } from '../http/client-error.ts'
+import { makeClientErrorHandler } from '../http/client-error.ts'
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void
 
@@ -131,15 +131,17 @@ export interface HttpsListenerOptions {
   listener: HttpsListener
   host: string
   port: number
+  /** the x-echoscope value, for the answers written by hand to what the parser rejects */
+  marker: string
 }
 
-async function httpsListener (app: FastifyInstance, { listener, host, port }: HttpsListenerOptions) {
+async function httpsListener (app: FastifyInstance, { listener, host, port, marker }: HttpsListenerOptions) {
   const { server, drain } = listener
   let listening = false
   let closed: Promise<void> | undefined
   let sweep: NodeJS.Timeout | undefined
   // What the parser rejects is answered as on the main port (after coalesceServer's flush, prepended).
-  server.on('clientError', clientErrorHandler.bind(app))
+  server.on('clientError', makeClientErrorHandler(marker).bind(app))
 
   app.addHook('onReady', async () => {
     await new Promise<void>((resolve, reject) => {

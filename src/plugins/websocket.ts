@@ -6,10 +6,13 @@ import websocket from '@fastify/websocket'
 import type { FastifyInstance } from 'fastify'
 import { createWsEcho, type WsEchoOptions } from '../transports/ws.ts'
 import type { TransportStats } from '../transports/stats.ts'
+import { MARKER_HEADER } from '../echo/identity.ts'
 
 export interface WebsocketPluginOptions extends WsEchoOptions {
   maxMessageSize: number
   stats: TransportStats
+  /** the x-echoscope value, put on the 101 of every upgrade */
+  marker: string
 }
 
 declare module 'fastify' {
@@ -38,6 +41,9 @@ async function websocketPlugin (app: FastifyInstance, opts: WebsocketPluginOptio
       await new Promise<void>(resolve => app.websocketServer.close(() => resolve()))
     }
   })
+  // ws writes the 101 itself; its 'headers' event is where a server adds to it.
+  const markerLine = `${MARKER_HEADER}: ${opts.marker}`
+  app.websocketServer.on('headers', (headers: string[]) => { headers.push(markerLine) })
 }
 
 export default fp(websocketPlugin, { fastify: '5.x', name: 'echoscope-websocket' })

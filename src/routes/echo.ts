@@ -237,18 +237,20 @@ export function makeEchoHandler (opts: EchoRouteOptions) {
     // caller still sees what arrived. Accept does not count: a browser would never see the default body.
     const defaultBody = d?.body !== undefined && typeof asked !== 'string' ? d.body : undefined
     if (echoBasicLog) logLikeEchoBasic(request)
+    // Status and headers first, so that the echo tells what is being sent (its `response`).
+    prepare(reply, format, controls, d, defaultBody, request)
+    echo.response = { status: reply.statusCode, headers: sentHeaders(reply) }
     // Serialised once: the JSON response and the history entry are the same bytes.
     const json = history !== null || (format === 'json' && controls?.body === undefined && defaultBody === undefined) ? serializeEcho(echo) : ''
-    if (history !== null) history.add(echo, json, controls?.status ?? (d !== null && d.status !== 0 ? d.status : 200))
+    if (history !== null) history.add(echo, json, reply.statusCode)
     if (controls?.delay !== undefined && controls.delay > 0) {
-      return sleep(controls.delay).then(() => answer(reply, format, controls, d, defaultBody, body, echo, json, request))
+      return sleep(controls.delay).then(() => send(reply, format, controls, defaultBody, body, echo, json, request))
     }
-    return answer(reply, format, controls, d, defaultBody, body, echo, json, request)
+    return send(reply, format, controls, defaultBody, body, echo, json, request)
   }
 
-  function answer (reply: FastifyReply, format: Format, controls: Controls | null, d: DefaultResponse | null, defaultBody: Buffer | undefined,
-    body: Buffer | null, echo: Echo, json: string, request: FastifyRequest): unknown {
-    // The default response first, so that every control given with the request overrides it.
+  /** The answer's status and headers: the default response first, so that every control given with the request overrides it. */
+  function prepare (reply: FastifyReply, format: Format, controls: Controls | null, d: DefaultResponse | null, defaultBody: Buffer | undefined, request: FastifyRequest): void {
     if (d !== null) {
       if (d.status !== 0) reply.code(d.status)
       if (d.headers.length > 0) applyHeaders(reply, d.headers)
@@ -263,55 +265,74 @@ export function makeEchoHandler (opts: EchoRouteOptions) {
       }
       if (controls.body !== undefined) {
         // reply.header, not reply.type: the type is sent exactly as asked, without an added charset.
-        // A Buffer, because Fastify appends a charset to JSON-like types given with a string.
-        return reply.header('content-type', controls.contentType ?? 'text/plain; charset=utf-8').send(Buffer.from(controls.body))
+        reply.header('content-type', controls.contentType ?? 'text/plain; charset=utf-8')
+        return
       }
       if (controls.contentType !== undefined) reply.header('content-type', controls.contentType)
     }
     if (defaultBody !== undefined) {
       if (!reply.hasHeader('content-type')) reply.header('content-type', d?.contentType ?? 'text/plain; charset=utf-8')
-      return reply.send(defaultBody)
+      return
     }
-
     switch (format) {
       case 'json':
+      case 'har':
         if (!reply.hasHeader('content-type')) reply.type(JSON_TYPE)
-        return reply.send(json)
+        return
       case 'text':
         if (!reply.hasHeader('content-type')) reply.type('text/plain; charset=utf-8')
-        return reply.send(formatText(echo, body))
+        return
       case 'html':
         if (!reply.hasHeader('content-security-policy')) reply.header('content-security-policy', HTML_CSP).header('x-content-type-options', 'nosniff')
         if (!reply.hasHeader('content-type')) reply.type('text/html; charset=utf-8')
-        return reply.send(formatHtml(echo))
-      case 'har':
-        if (!reply.hasHeader('content-type')) reply.type(JSON_TYPE)
-        return reply.send(JSON.stringify(formatHar(echo, body)))
+        return
       case 'gateway-api':
         // Exactly application/json: the Gateway API conformance client ignores bodies of any other type.
         if (!reply.hasHeader('content-type')) reply.header('content-type', 'application/json')
-        return reply.send(Buffer.from(JSON.stringify(formatGatewayApi(echo, { ...opts.gateway, httpPort: String(request.raw.socket.localPort ?? '') }))))
+        return
       case 'sse':
-        return sendSse(echo, controls, reply)
+        reply.header('cache-control', 'no-cache')
+        reply.type('text/event-stream; charset=utf-8')
+        return
       case 'body':
         // The bytes as they arrived (before any content decoding), for webhook signature checks.
         reply.header('x-content-type-options', 'nosniff').header('content-security-policy', 'sandbox')
         if (!reply.hasHeader('content-type')) reply.header('content-type', request.raw.headers['content-type'] ?? 'application/octet-stream')
+    }
+  }
+
+  function send (reply: FastifyReply, format: Format, controls: Controls | null, defaultBody: Buffer | undefined,
+    body: Buffer | null, echo: Echo, json: string, request: FastifyRequest): unknown {
+    // A Buffer, because Fastify appends a charset to JSON-like types given with a string.
+    if (controls?.body !== undefined) return reply.send(Buffer.from(controls.body))
+    if (defaultBody !== undefined) return reply.send(defaultBody)
+    switch (format) {
+      case 'json':
+        return reply.send(json)
+      case 'text':
+        return reply.send(formatText(echo, body))
+      case 'html':
+        return reply.send(formatHtml(echo))
+      case 'har':
+        return reply.send(JSON.stringify(formatHar(echo, body)))
+      case 'gateway-api':
+        return reply.send(Buffer.from(JSON.stringify(formatGatewayApi(echo, { ...opts.gateway, httpPort: String(request.raw.socket.localPort ?? '') }))))
+      case 'sse':
+        return sendSse(echo, controls, reply)
+      case 'body':
         return reply.send(body ?? EMPTY)
     }
   }
 
   function sendSse (echo: Echo, controls: Controls | null, reply: FastifyReply) {
     if (streams.size >= opts.maxStreams) {
-      reply.code(503).header('retry-after', '5')
+      reply.code(503).header('retry-after', '5').removeHeader('cache-control').type(JSON_TYPE)
       return reply.send({ statusCode: 503, error: 'Service Unavailable', message: `too many concurrent SSE streams (limit ${opts.maxStreams}, --max-streams)` })
     }
     const seconds = Math.min(controls?.stream ?? DEFAULT_SSE_SECONDS, opts.maxStreamSeconds)
     const { stream, stop } = sseEcho(serializeEcho(echo), seconds, () => { streams.delete(stop) })
     streams.add(stop)
     reply.raw.on('close', stop)
-    reply.header('cache-control', 'no-cache')
-    reply.type('text/event-stream; charset=utf-8')
     return reply.send(stream)
   }
 }
@@ -388,4 +409,19 @@ export async function echoRoutes (app: FastifyInstance, opts: EchoRouteOptions) 
     app.route({ method: 'GET', url, handler, wsHandler, onRequest: ws.beforeUpgrade, schema: ECHO_GET_ROUTE })
     app.route({ method: others, url, handler, schema: ECHO_ROUTE })
   }
+}
+
+/**
+ * The headers set on the reply so far, as the echo's `response.headers`. Node adds its own when it writes
+ * the head (date, connection, keep-alive) and Fastify the content-length once the body is serialised: those
+ * are not known here, and a client compares without them.
+ */
+function sentHeaders (reply: FastifyReply): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {}
+  const all = reply.getHeaders()
+  for (const name in all) {
+    const value = all[name]
+    if (value !== undefined) out[name] = typeof value === 'number' ? String(value) : value
+  }
+  return out
 }

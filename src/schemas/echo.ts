@@ -61,7 +61,8 @@ const ECHO_EXAMPLE = {
   cookies: {},
   server: { hostname: 'web-1', instance: 'web-1', version: '1.0.0' },
   requestId: '6f0c5c1e-3f0e-4d5c-9a57-1f1c2a3b4c5d',
-  receivedAt: '2026-01-02T03:04:05.678Z'
+  receivedAt: '2026-01-02T03:04:05.678Z',
+  response: { status: 200, headers: { 'x-echoscope': 'web-1', 'x-request-id': '6f0c5c1e-3f0e-4d5c-9a57-1f1c2a3b4c5d', 'content-type': 'application/json; charset=utf-8' } }
 }
 
 export const EchoResponse = Type.Object({
@@ -164,7 +165,14 @@ export const EchoResponse = Type.Object({
     env: Opt(Type.Record(Type.String(), Type.String(), { description: 'the environment variables named by --echo-env that are set; present only with --echo-env' }))
   }, { description: 'which replica answered' }),
   requestId: Str('this server\'s id for the request, also the x-request-id response header'),
-  receivedAt: Type.String({ format: 'date-time', description: 'when the request arrived, ISO-8601' })
+  receivedAt: Type.String({ format: 'date-time', description: 'when the request arrived, ISO-8601' }),
+  response: Opt(Type.Object({
+    status: Type.Integer({ description: 'the status this server is answering with' }),
+    headers: Type.Record(Type.String(), Type.Union([Type.String(), Type.Array(Type.String())]), {
+      description: 'the headers this server is sending, lower-cased, repeated ones (set-cookie) as a list; ' +
+        'without the ones Node adds when it writes the answer (content-length, date, connection, keep-alive, transfer-encoding)'
+    })
+  }, { description: 'what this server is sending back, so that a client can tell what a gateway changed on the way back; absent in the echo of a WebSocket upgrade' }))
 }, { description: 'What arrived, as this server saw it.', examples: [ECHO_EXAMPLE] })
 
 /** The schema registered with `addSchema`: the document's `#/components/schemas/Echo`. */
@@ -173,7 +181,10 @@ export const EchoComponent = { ...EchoResponse, $id: ECHO_ID, title: ECHO_ID }
 const EchoRef = Type.Ref(ECHO_ID)
 const text = (description: string) => ({ schema: Type.String({ description }) })
 
-const REQUEST_ID_HEADER = { 'x-request-id': Str('this server\'s id for the request (the echo\'s `requestId`)') }
+const REQUEST_ID_HEADER = {
+  'x-request-id': Str('this server\'s id for the request (the echo\'s `requestId`)'),
+  'x-echoscope': Str('the instance that answered (the echo\'s `server.instance`); on every response of this server, so one without it was made by something in front')
+}
 
 const ECHO_CONTENT = {
   'application/json': { schema: EchoRef },

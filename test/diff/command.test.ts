@@ -37,6 +37,39 @@ test('directly against echoscope nothing changes, exit 0', async (t) => {
   assert.deepEqual(d.body, { same: true, sentBytes: 7, receivedBytes: 7 })
   assert.equal(typeof d.server.hostname, 'string')
   assert.equal(d.status, 200)
+  // The way back: nothing in between, so nothing changed (Node's date, connection and keep-alive do not count).
+  assert.deepEqual(d.response, { status: { sent: 200, received: 200 }, headers: { added: {}, removed: {}, changed: {} } })
+})
+
+test('the way back: what a proxy added, removed or changed on the response is named', async (t) => {
+  const { port } = await startEcho(t)
+  // Passes the request on as it is and rewrites the response the way gateways do.
+  const proxy = createServer((req, res) => {
+    const up = httpRequest({ host: '127.0.0.1', port, method: req.method, path: req.url, headers: req.headers }, upRes => {
+      const headers = { ...upRes.headers }
+      delete headers['x-request-id']
+      headers['strict-transport-security'] = 'max-age=600'
+      headers['set-cookie'] = (headers['set-cookie'] ?? []).map(c => c.replace('Domain=internal.example', 'Domain=shop.example'))
+      res.writeHead(upRes.statusCode === 201 ? 200 : upRes.statusCode ?? 502, headers)
+      upRes.pipe(res)
+    })
+    req.pipe(up)
+  })
+  const proxyPort = await listen(proxy)
+  t.after(() => proxy.close())
+  const target = `http://127.0.0.1:${proxyPort}/x?echo_status=201&echo_header=${encodeURIComponent('Set-Cookie: s=1; Domain=internal.example')}`
+  const r = await runCli(['diff', target, '--json'])
+  assert.equal(r.code, 0, r.stderr)
+  const d = JSON.parse(r.stdout)
+  assert.deepEqual(d.response.status, { sent: 201, received: 200 })
+  assert.deepEqual(d.response.headers.added, { 'strict-transport-security': 'max-age=600' })
+  assert.deepEqual(Object.keys(d.response.headers.removed), ['x-request-id'])
+  assert.deepEqual(d.response.headers.changed, { 'set-cookie': { sent: 's=1; Domain=internal.example', received: 's=1; Domain=shop.example' } })
+  const human = await runCli(['diff', target])
+  assert.match(human.stdout, /^way back status 201 → 200, headers 3 changes$/m)
+  assert.match(human.stdout, /^ {2}\+ strict-transport-security: max-age=600$/m)
+  assert.match(human.stdout, /^ {2}- x-request-id: [0-9a-f-]{36}$/m)
+  assert.match(human.stdout, /^ {2}~ set-cookie: s=1; Domain=internal\.example → s=1; Domain=shop\.example$/m)
 })
 
 test('through a rewriting proxy every change is named, case-only changes too', async (t) => {
@@ -84,13 +117,21 @@ test('--expect-header / --expect-no-header make it a CI check: exit 1 naming eac
   assert.match(bad.stderr, /expected no x-forwarded-for header, but the server received "127\.0\.0\.1"/)
 })
 
-test('a clear error when the far end is not echoscope, or not there', async (t) => {
-  const other = createServer((_req, res) => { res.writeHead(404, { 'content-type': 'text/html' }); res.end('<h1>nope</h1>') })
+test('an answer without the x-echoscope header is reported as made by the gateway; an unreachable one is an error', async (t) => {
+  const other = createServer((_req, res) => { res.writeHead(404, { 'content-type': 'text/html', server: 'edge/1' }); res.end('<h1>nope</h1>') })
   const port = await listen(other)
   t.after(() => other.close())
   const r = await runCli(['diff', `http://127.0.0.1:${port}/`])
-  assert.equal(r.code, 2)
-  assert.equal(r.stderr, 'echoscope diff: the far end is not an echoscope server: it answered 404 (text/html) without an echo\n')
+  assert.equal(r.code, 1)
+  assert.equal(r.stderr, 'unmet: the gateway answered 404 itself; the request did not reach echoscope\n')
+  assert.match(r.stdout, /^GET http:\/\/127\.0\.0\.1:\d+\/ → 404 made by the gateway/)
+  assert.match(r.stdout, /^ {2}server: edge\/1$/m)
+  assert.match(r.stdout, /^body {5}13 bytes: "<h1>nope<\/h1>"$/m)
+  const json = await runCli(['diff', `http://127.0.0.1:${port}/`, '--json'])
+  assert.equal(json.code, 1)
+  const g = JSON.parse(json.stdout)
+  assert.deepEqual({ ...g, headers: { server: g.headers.server, 'content-type': g.headers['content-type'] } },
+    { answeredBy: 'gateway', status: 404, headers: { server: 'edge/1', 'content-type': 'text/html' }, bodyStart: '<h1>nope</h1>', bodyBytes: 13 })
   const gone = await runCli(['diff', 'http://127.0.0.1:1/'])
   assert.equal(gone.code, 2)
   assert.match(gone.stderr, /^echoscope diff: cannot reach 127\.0\.0\.1:1: .*ECONNREFUSED/)

@@ -124,17 +124,22 @@ backend echo
   server a 127.0.0.1:${a.port}
   server b 127.0.0.1:${b.port}
 `)
+  // Who answered each request, by the marker: haproxy's own 503 (no server up yet, or none left) has none.
   const answered = async (n: number) => {
     const seen = new Set<string>()
-    for (let i = 0; i < n; i++) seen.add((await getJson(fetch(gw.url + '/who'))).server.instance)
+    for (let i = 0; i < n; i++) {
+      const res = await fetch(gw.url + '/who')
+      await res.arrayBuffer()
+      seen.add(res.headers.get('x-echoscope') ?? `haproxy ${res.status}`)
+    }
     return [...seen].sort()
   }
-  await waitFor(async () => (await answered(4)).length === 2, 5000)
+  await waitFor(async () => (await answered(4)).join() === 'replica-a,replica-b', 5000)
 
   assert.equal((await put(a.url, { status: 503 }, null)).status, 200)
   await waitFor(async () => (await answered(6)).join() === 'replica-b', 5000)
   assert.deepEqual(await answered(10), ['replica-b'])
 
   await fetch(a.url + '/healthz', { method: 'DELETE' })
-  await waitFor(async () => (await answered(6)).length === 2, 5000)
+  await waitFor(async () => (await answered(6)).join() === 'replica-a,replica-b', 5000)
 })
