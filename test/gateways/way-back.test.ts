@@ -1,9 +1,10 @@
-// The way back and who answered, through Debian's real nginx: `echoscope diff` names what nginx did to
-// echoscope's response, and reports nginx's own answers (404, 413, 502, 504) as made by the gateway.
+// The way back and who answered, through Debian's real nginx and haproxy: `echoscope diff` names what they did to
+// echoscope's response, and reports their own answers (404, 413, 502, 503, 504) as made by the gateway.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { freePort, runCli, startEcho } from '../helper.ts'
 import { startNginx } from './nginx.ts'
+import { startHaproxy } from './haproxy.ts'
 
 function config (port: number, upstream: string, closed: number): string {
   return `server {
@@ -94,5 +95,45 @@ test('through real nginx: the way back and the gateway\'s own answers', async (t
       assert.match(human.stdout, /^ {2}server: nginx\//m)
       assert.match(human.stdout, new RegExp(`^body +\\d+ bytes: "<html> <head><title>${c.status} `, 'm'))
     })
+  }
+})
+
+test('through real haproxy: response rules named on the way back, its own 503 and 504 reported as made by the gateway', async (t) => {
+  const echo = await startEcho(t)
+  const closed = await freePort()
+  const gw = await startHaproxy(t, port => `
+defaults
+  mode http
+  timeout connect 2s
+  timeout client 10s
+  timeout server 1s
+frontend fe
+  bind 127.0.0.1:${port}
+  use_backend down if { path_beg /down/ }
+  default_backend echo
+backend echo
+  http-response set-header Strict-Transport-Security "max-age=600"
+  http-response del-header X-Request-Id
+  http-response replace-header Set-Cookie (.*)Domain=internal.example(.*) \\1Domain=shop.example\\2
+  server e 127.0.0.1:${echo.port}
+backend down
+  server d 127.0.0.1:${closed}
+`)
+  const base = `http://127.0.0.1:${gw.port}`
+  const cookie = encodeURIComponent('Set-Cookie: s=1; Domain=internal.example')
+  const ok = await runCli(['diff', `${base}/x?echo_header=${cookie}`, '--json'], {}, 15000)
+  assert.equal(ok.code, 0, ok.stderr)
+  const d = JSON.parse(ok.stdout)
+  assert.deepEqual(d.response.headers.added, { 'strict-transport-security': 'max-age=600' })
+  assert.deepEqual(Object.keys(d.response.headers.removed), ['x-request-id'])
+  assert.deepEqual(d.response.headers.changed, { 'set-cookie': { sent: 's=1; Domain=internal.example', received: 's=1; Domain=shop.example' } })
+
+  for (const [path, status] of [['/down/x', 503], ['/slow?echo_delay=3000', 504]] as const) {
+    const r = await runCli(['diff', base + path, '--json'], {}, 15000)
+    assert.equal(r.code, 1, r.stderr)
+    const g = JSON.parse(r.stdout)
+    assert.equal(g.answeredBy, 'gateway')
+    assert.equal(g.status, status)
+    assert.match(g.bodyStart, new RegExp(`<h1>${status} `))
   }
 })
