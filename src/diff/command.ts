@@ -4,7 +4,8 @@
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib'
-import { buildRequest, exchange, type WireResponse } from './wire.ts'
+import { buildRequest, exchange, type WireRequest, type WireResponse } from './wire.ts'
+import { addedCookies, checkWeights, parseWeights, renderReplicas, tally, type ReplicaReport } from './replicas.ts'
 import { compare, fromEchoscope, gatewayAnswer, isEcho, parseExpectation, unmet, type Expectation } from './compare.ts'
 import { render, renderGatewayAnswer } from './render.ts'
 
@@ -23,6 +24,11 @@ Options:
   -d, --data DATA             request body; @file reads a file, @- reads stdin
       --ws                    diff a WebSocket upgrade instead (also implied by ws:// and wss:// URLs)
       --json                  print the diff as JSON
+      --count N               send the request N times (default 1) and report which instances answered,
+                              how often, and whether a cookie the gateway sets keeps a client on one
+      --weights a=3,b=1       with --count: exit 1 unless each instance's share is within --tolerance of its weight's
+      --tolerance PERCENT     how far a share may be off its weight, in percentage points (default 10)
+      --expect-sticky         with --count: exit 1 unless the gateway's cookie keeps a client on one instance
       --expect-header NAME[=VALUE]   exit 1 unless the server received this header (with this value)
       --expect-no-header NAME        exit 1 if the server received this header
   -k, --insecure              accept any TLS certificate
@@ -82,6 +88,10 @@ export async function runDiff (argv: string[], io: Io): Promise<number> {
         data: { type: 'string', short: 'd' },
         ws: { type: 'boolean' },
         json: { type: 'boolean' },
+        count: { type: 'string' },
+        weights: { type: 'string' },
+        tolerance: { type: 'string' },
+        'expect-sticky': { type: 'boolean' },
         'expect-header': { type: 'string', multiple: true },
         'expect-no-header': { type: 'string', multiple: true },
         insecure: { type: 'boolean', short: 'k' },
@@ -123,19 +133,37 @@ export async function runDiff (argv: string[], io: Io): Promise<number> {
       ...(values['expect-no-header'] ?? []).map(v => parseExpectation('no-header', v))
     ]
 
+    const count = values.count === undefined ? 1 : Number(values.count)
+    if (!Number.isInteger(count) || count < 1 || count > 10000) throw new UsageError(`invalid --count ${JSON.stringify(values.count)}: must be a whole number from 1 to 10000`)
+    const weights = values.weights === undefined ? null : parseWeights(values.weights)
+    if (values.weights !== undefined && weights === null) throw new UsageError(`invalid --weights ${JSON.stringify(values.weights)}: must be instance=weight pairs like a=3,b=1`)
+    const tolerance = values.tolerance === undefined ? 10 : Number(values.tolerance)
+    if (values.tolerance !== undefined && (values.tolerance.trim() === '' || !Number.isFinite(tolerance) || tolerance < 0 || tolerance > 100)) {
+      throw new UsageError(`invalid --tolerance ${JSON.stringify(values.tolerance)}: must be percentage points from 0 to 100`)
+    }
+    if ((weights !== null || values['expect-sticky'] === true) && count < 2) throw new UsageError('--weights and --expect-sticky need --count 2 or more')
+
+    const target = { url, insecure: values.insecure === true, timeoutMs }
     const req = buildRequest(url, method, headers, body, websocket)
-    let res
+    const send = async (r: WireRequest): Promise<{ res: WireResponse, echo: unknown }> => {
+      const res = await exchange(target, r, websocket)
+      let echo: unknown
+      try {
+        echo = JSON.parse(decoded(res).toString('utf8'))
+      } catch {
+        echo = null
+      }
+      return { res, echo }
+    }
+    let res: WireResponse
+    let echo: unknown
+    let replicas: ReplicaReport | undefined
     try {
-      res = await exchange({ url, insecure: values.insecure === true, timeoutMs }, req, websocket)
+      ({ res, echo } = await send(req))
+      if (count > 1) replicas = await acrossReplicas(req, res, echo, count, weights, tolerance / 100, send)
     } catch (err) {
       io.err(`echoscope diff: cannot reach ${url.host}: ${(err as Error).message}`)
       return 2
-    }
-    let echo: unknown
-    try {
-      echo = JSON.parse(decoded(res).toString('utf8'))
-    } catch {
-      echo = null
     }
     if (!isEcho(echo)) {
       if (!fromEchoscope(res.headers)) {
@@ -153,10 +181,20 @@ export async function runDiff (argv: string[], io: Io): Promise<number> {
     }
     const result = compare(req, res.status, echo, res.headers)
     const problems = unmet(expectations, echo)
+    if (replicas !== undefined) {
+      for (const w of replicas.weights ?? []) {
+        if (!w.ok) problems.push(`expected ${w.instance} to answer about ${Math.round(w.expectedShare * 100)}% of ${replicas.requests} requests, but it answered ${Math.round(w.seenShare * 100)}%`)
+      }
+      if (values['expect-sticky'] === true) {
+        if (replicas.sticky === undefined) problems.push('expected the gateway to set an affinity cookie, but no response set one')
+        else if (!replicas.sticky.kept) problems.push(`expected cookie ${replicas.sticky.cookie.split('=')[0]} to keep the client on one instance, but ${Object.keys(replicas.sticky.answered).join(' and ')} answered`)
+      }
+    }
+    const full = { ...result, ...(replicas !== undefined ? { replicas } : {}), ...(problems.length > 0 ? { unmet: problems } : {}) }
     if (values.json === true) {
-      io.out(JSON.stringify(problems.length > 0 ? { ...result, unmet: problems } : result, null, 2))
+      io.out(JSON.stringify(full, null, 2))
     } else {
-      io.out(render(result, url.toString(), { color: io.color }))
+      io.out([render(result, url.toString(), { color: io.color }), ...(replicas !== undefined ? renderReplicas(replicas) : [])].join('\n'))
     }
     for (const p of problems) io.err(`unmet: ${p}`)
     return problems.length > 0 ? 1 : 0
@@ -167,4 +205,48 @@ export async function runDiff (argv: string[], io: Io): Promise<number> {
     }
     throw err
   }
+}
+
+/** Who answered: the echo's instance, else the marker, else the gateway itself with its status. */
+function answeredBy (res: WireResponse, echo: unknown): string {
+  if (isEcho(echo)) return echo.server.instance
+  const marker = res.headers.find(([n]) => n.toLowerCase() === 'x-echoscope')?.[1]
+  return marker !== undefined ? decodeURIComponent(marker) : `gateway ${res.status}`
+}
+
+/**
+ * The same request `count` times in a row (the first already sent), each on its own connection as a new
+ * client would; then, if any answer set a cookie echoscope did not (a gateway's affinity cookie), `count`
+ * more carrying it.
+ */
+async function acrossReplicas (req: WireRequest, first: WireResponse, firstEcho: unknown, count: number, weights: Map<string, number> | null, tolerance: number,
+  send: (r: WireRequest) => Promise<{ res: WireResponse, echo: unknown }>): Promise<ReplicaReport> {
+  const who = [answeredBy(first, firstEcho)]
+  const cookieOf = (res: WireResponse, echo: unknown): string | undefined => addedCookies(isEcho(echo) ? echo.response?.headers['set-cookie'] : undefined, res.headers)[0]
+  let cookie = cookieOf(first, firstEcho)
+  for (let i = 1; i < count; i++) {
+    const { res, echo } = await send(req)
+    who.push(answeredBy(res, echo))
+    cookie ??= cookieOf(res, echo)
+  }
+  const answered = tally(who)
+  const report: ReplicaReport = { requests: count, answered, ...(weights !== null ? { weights: checkWeights(answered, weights, count, tolerance) } : {}) }
+  if (cookie !== undefined) {
+    const withCookie: WireRequest = { ...req, headers: withCookieHeader(req.headers, cookie) }
+    const stuck: string[] = []
+    for (let i = 0; i < count; i++) {
+      const { res, echo } = await send(withCookie)
+      stuck.push(answeredBy(res, echo))
+    }
+    const on = tally(stuck)
+    report.sticky = { cookie, answered: on, kept: Object.keys(on).length === 1 && !Object.keys(on)[0].startsWith('gateway ') }
+  }
+  return report
+}
+
+/** The request's headers with the cookie added to its Cookie header (or a new one before the framing headers). */
+function withCookieHeader (headers: [string, string][], cookie: string): [string, string][] {
+  const i = headers.findIndex(([n]) => n.toLowerCase() === 'cookie')
+  if (i !== -1) return headers.map((h, j) => j === i ? [h[0], `${h[1]}; ${cookie}`] : h)
+  return [...headers.slice(0, 1), ['Cookie', cookie], ...headers.slice(1)]
 }
