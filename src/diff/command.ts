@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib'
 import { buildRequest, exchange, type WireRequest, type WireResponse } from './wire.ts'
-import { addedCookies, checkWeights, parseWeights, renderReplicas, tally, type ReplicaReport } from './replicas.ts'
+import { addedCookies, checkWeights, findArrivals, parseWeights, renderArrivals, renderReplicas, tally, type Arrivals, type ReplicaReport } from './replicas.ts'
+import { randomUUID } from 'node:crypto'
 import { compare, fromEchoscope, gatewayAnswer, isEcho, parseExpectation, unmet, type Expectation } from './compare.ts'
 import { render, renderGatewayAnswer } from './render.ts'
 
@@ -29,6 +30,10 @@ Options:
       --weights a=3,b=1       with --count: exit 1 unless each instance's share is within --tolerance of its weight's
       --tolerance PERCENT     how far a share may be off its weight, in percentage points (default 10)
       --expect-sticky         with --count: exit 1 unless the gateway's cookie keeps a client on one instance
+      --history URL           the echoscope history (http://echoscope:8080/requests, shared by the replicas
+                              with --redis-url): report requests that arrived more than once (retries, mirrors);
+                              the admin token, if any, from ECHOSCOPE_ADMIN_TOKEN
+      --expect-once           with --history: exit 1 when a request arrived more than once
       --expect-header NAME[=VALUE]   exit 1 unless the server received this header (with this value)
       --expect-no-header NAME        exit 1 if the server received this header
   -k, --insecure              accept any TLS certificate
@@ -92,6 +97,8 @@ export async function runDiff (argv: string[], io: Io): Promise<number> {
         weights: { type: 'string' },
         tolerance: { type: 'string' },
         'expect-sticky': { type: 'boolean' },
+        history: { type: 'string' },
+        'expect-once': { type: 'boolean' },
         'expect-header': { type: 'string', multiple: true },
         'expect-no-header': { type: 'string', multiple: true },
         insecure: { type: 'boolean', short: 'k' },
@@ -143,9 +150,21 @@ export async function runDiff (argv: string[], io: Io): Promise<number> {
     }
     if ((weights !== null || values['expect-sticky'] === true) && count < 2) throw new UsageError('--weights and --expect-sticky need --count 2 or more')
 
+    let historyUrl: URL | null = null
+    if (values.history !== undefined) {
+      if (!URL.canParse(values.history) || !/^https?:$/.test(new URL(values.history).protocol)) throw new UsageError(`invalid --history ${JSON.stringify(values.history)}: must be the http(s) URL of an echoscope /requests`)
+      historyUrl = new URL(values.history)
+    } else if (values['expect-once'] === true) {
+      throw new UsageError('--expect-once needs --history')
+    }
+    // With --history each request carries an id of its own, so that its copies can be found (unless the caller set one).
+    const ownId = historyUrl !== null && !headers.some(([n]) => n.toLowerCase() === 'x-request-id')
+
     const target = { url, insecure: values.insecure === true, timeoutMs }
     const req = buildRequest(url, method, headers, body, websocket)
+    const answeredIds: string[] = []
     const send = async (r: WireRequest): Promise<{ res: WireResponse, echo: unknown }> => {
+      if (ownId) r = { ...r, headers: [...r.headers.slice(0, 1), ['X-Request-Id', randomUUID()], ...r.headers.slice(1)] }
       const res = await exchange(target, r, websocket)
       let echo: unknown
       try {
@@ -153,6 +172,7 @@ export async function runDiff (argv: string[], io: Io): Promise<number> {
       } catch {
         echo = null
       }
+      if (isEcho(echo)) answeredIds.push(echo.requestId)
       return { res, echo }
     }
     let res: WireResponse
@@ -179,8 +199,20 @@ export async function runDiff (argv: string[], io: Io): Promise<number> {
       io.err(`echoscope diff: echoscope answered ${res.status} (${type}) without an echo: ${JSON.stringify(res.body.subarray(0, 200).toString('utf8'))}`)
       return 2
     }
+    let arrivals: Arrivals | undefined
+    if (historyUrl !== null) {
+      try {
+        arrivals = await findArrivals(historyUrl, answeredIds, timeoutMs)
+      } catch (err) {
+        io.err(`echoscope diff: cannot read the history at ${historyUrl.toString()}: ${(err as Error).message}`)
+        return 2
+      }
+    }
     const result = compare(req, res.status, echo, res.headers)
     const problems = unmet(expectations, echo)
+    if (arrivals !== undefined && values['expect-once'] === true) {
+      for (const d of arrivals.repeated) problems.push(`expected each request to arrive once, but ${d.requestId} arrived ${d.times} times (${d.instances.join(', ')})`)
+    }
     if (replicas !== undefined) {
       for (const w of replicas.weights ?? []) {
         if (!w.ok) problems.push(`expected ${w.instance} to answer about ${Math.round(w.expectedShare * 100)}% of ${replicas.requests} requests, but it answered ${Math.round(w.seenShare * 100)}%`)
@@ -190,11 +222,12 @@ export async function runDiff (argv: string[], io: Io): Promise<number> {
         else if (!replicas.sticky.kept) problems.push(`expected cookie ${replicas.sticky.cookie.split('=')[0]} to keep the client on one instance, but ${Object.keys(replicas.sticky.answered).join(' and ')} answered`)
       }
     }
-    const full = { ...result, ...(replicas !== undefined ? { replicas } : {}), ...(problems.length > 0 ? { unmet: problems } : {}) }
+    const full = { ...result, ...(replicas !== undefined ? { replicas } : {}), ...(arrivals !== undefined ? { arrivals } : {}), ...(problems.length > 0 ? { unmet: problems } : {}) }
     if (values.json === true) {
       io.out(JSON.stringify(full, null, 2))
     } else {
-      io.out([render(result, url.toString(), { color: io.color }), ...(replicas !== undefined ? renderReplicas(replicas) : [])].join('\n'))
+      io.out([render(result, url.toString(), { color: io.color }), ...(replicas !== undefined ? renderReplicas(replicas) : []),
+        ...(arrivals !== undefined ? renderArrivals(arrivals) : [])].join('\n'))
     }
     for (const p of problems) io.err(`unmet: ${p}`)
     return problems.length > 0 ? 1 : 0

@@ -1,5 +1,6 @@
 // Across replicas: which instances answered a run of the same request, and how often; whether that split
-// matches the weights the gateway was given; whether a cookie the gateway set keeps a client on one. Pure.
+// matches the weights the gateway was given; whether a cookie the gateway set keeps a client on one; and, read
+// from the shared history, which requests arrived more than once.
 
 export interface WeightCheck { instance: string, expectedShare: number, seenShare: number, ok: boolean }
 
@@ -74,5 +75,41 @@ export function renderReplicas (r: ReplicaReport): string[] {
     const where = Object.entries(s.answered).map(([i, n]) => `${i} ${n}`).join(', ')
     lines.push(`sticky   cookie ${s.cookie.split('=')[0]}: ${s.kept ? `kept the client on one instance (${where})` : `did not keep the client on one instance (${where})`}`)
   }
+  return lines
+}
+
+export interface Arrivals {
+  /** requests whose echo came back */
+  requests: number
+  /** of those, how many the history holds */
+  found: number
+  /** the ones that arrived more than once: a gateway's retry, or a mirror to another replica */
+  repeated: Array<{ requestId: string, times: number, instances: string[] }>
+}
+
+/** How long copies (a mirror's, a retry's) get to reach the shared history after the answer came back. */
+const SETTLE_MS = 300
+
+/** Looks each answered request up in an echoscope history (`/requests?requestId=`), shared by the replicas. */
+export async function findArrivals (history: URL, ids: string[], timeoutMs: number, token = process.env.ECHOSCOPE_ADMIN_TOKEN): Promise<Arrivals> {
+  await new Promise(resolve => setTimeout(resolve, SETTLE_MS))
+  const unique = [...new Set(ids)]
+  const out: Arrivals = { requests: unique.length, found: 0, repeated: [] }
+  for (const id of unique) {
+    const u = new URL(history)
+    u.searchParams.set('requestId', id)
+    u.searchParams.set('limit', '100')
+    const res = await fetch(u, { headers: token !== undefined && token !== '' ? { authorization: `Bearer ${token}` } : {}, signal: AbortSignal.timeout(timeoutMs) })
+    if (!res.ok) throw new Error(`it answered ${res.status}${res.status === 401 ? ' (set ECHOSCOPE_ADMIN_TOKEN)' : ''}`)
+    const { requests } = await res.json() as { requests: Array<{ server: { instance: string } }> }
+    if (requests.length > 0) out.found++
+    if (requests.length > 1) out.repeated.push({ requestId: id, times: requests.length, instances: requests.map(r => r.server.instance).reverse() })
+  }
+  return out
+}
+
+export function renderArrivals (a: Arrivals): string[] {
+  const lines = [`arrived  ${a.found} of ${a.requests} request(s) found in the history; ${a.repeated.length === 0 ? 'each arrived once' : `${a.repeated.length} arrived more than once`}`]
+  for (const r of a.repeated) lines.push(`  ${r.requestId}: ${r.times} times (${r.instances.join(', ')}): retried or mirrored by the gateway`)
   return lines
 }

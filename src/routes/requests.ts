@@ -37,6 +37,8 @@ function filterOf (request: FastifyRequest): HistoryFilter {
   if (path !== undefined) f.pathPrefix = path
   const method = one('method')
   if (method !== undefined) f.method = method.toUpperCase()
+  const requestId = one('requestId')
+  if (requestId !== undefined) f.requestId = requestId
   const since = one('since')
   if (since !== undefined) {
     const t = /^\d+$/.test(since) ? Number(since) : Date.parse(since)

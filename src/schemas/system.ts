@@ -142,7 +142,7 @@ export const REQUESTS_ROUTE: FastifySchema = {
   operationId: 'getRequests',
   summary: 'Recent requests',
   description: 'The last --history-size echoed requests, newest first, each as its echo plus `statusCode`. Filters: ' +
-    '`path` (prefix), `method`, `since` (ISO-8601 time or epoch ms), `limit` (default 50); a bad filter gets 400 naming it. ' +
+    '`path` (prefix), `method`, `since` (ISO-8601 time or epoch ms), `requestId` (every copy of a request that arrived more than once: a gateway\'s retry or mirror), `limit` (default 50); a bad filter gets 400 naming it. ' +
     'Secret headers and cookie values are redacted as in the logs. ' + ADMIN
 }
 

@@ -16,6 +16,8 @@ export interface HistoryFilter {
   pathPrefix?: string
   method?: string
   since?: number
+  /** every entry with this id: a request that arrived more than once (retried, mirrored) has several */
+  requestId?: string
   limit: number
 }
 
@@ -69,12 +71,13 @@ export function redact (echo: Echo, statusCode: number, secret: ReadonlySet<stri
 }
 
 /** What a filter looks at. */
-interface Listed { path: string, method: string, receivedAt: string }
+interface Listed { path: string, method: string, receivedAt: string, requestId: string }
 
 function matches (e: Listed, f: HistoryFilter): boolean {
   if (f.pathPrefix !== undefined && !e.path.startsWith(f.pathPrefix)) return false
   if (f.method !== undefined && e.method !== f.method) return false
   if (f.since !== undefined && Date.parse(e.receivedAt) <= f.since) return false
+  if (f.requestId !== undefined && e.requestId !== f.requestId) return false
   return true
 }
 
@@ -82,7 +85,7 @@ function matches (e: Listed, f: HistoryFilter): boolean {
  * A request of this replica as the ring keeps it: its JSON (one flat string, so the garbage collector has
  * nothing to trace while it waits in the ring) and the few fields that filters and look-ups read.
  */
-interface Kept extends Listed { json: string, statusCode: number, requestId: string }
+interface Kept extends Listed { json: string, statusCode: number }
 
 /**
  * A ring of the last `size` entries. Redaction (and parsing) is done when an entry is read, not on the

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict'
 import { runCli, startEcho } from '../helper.ts'
 import { startHaproxy } from './haproxy.ts'
 import { startNginx } from './nginx.ts'
+import { startRedis } from '../redis.ts'
 
 test('through real haproxy: a 3:1 split and an inserted affinity cookie', async (t) => {
   const a = await startEcho(t, { instance: 'a' })
@@ -68,4 +69,45 @@ server {
   assert.match(usage.stderr, /--weights and --expect-sticky need --count 2 or more/)
   const bad = await runCli(['diff', gw.url, '--count', '3', '--weights', 'a'])
   assert.match(bad.stderr, /invalid --weights "a": must be instance=weight pairs like a=3,b=1/)
+})
+
+test('through real nginx with a mirror: --history finds each request that arrived twice, on both replicas', async (t) => {
+  const redis = await startRedis(t)
+  const redisUrl = `redis://127.0.0.1:${redis.port}/0`
+  const a = await startEcho(t, { instance: 'a', redisUrl })
+  const b = await startEcho(t, { instance: 'b', redisUrl })
+  const gw = await startNginx(t, port => `
+server {
+  listen 127.0.0.1:${port};
+  location /mirrored/ {
+    mirror /copy;
+    proxy_pass http://127.0.0.1:${a.port};
+  }
+  location = /copy {
+    internal;
+    proxy_pass http://127.0.0.1:${b.port}$request_uri;
+  }
+  location /plain/ {
+    proxy_pass http://127.0.0.1:${a.port};
+  }
+}
+`)
+  await new Promise(resolve => setTimeout(resolve, 300)) // both replicas connected to Redis
+  const history = a.url + '/requests'
+  const twice = await runCli(['diff', gw.url + '/mirrored/x', '--count', '3', '--history', history, '--expect-once', '--json'], {}, 20000)
+  assert.equal(twice.code, 1)
+  const d = JSON.parse(twice.stdout)
+  assert.deepEqual(d.replicas.answered, { a: 3 })
+  assert.equal(d.arrivals.requests, 3)
+  assert.equal(d.arrivals.found, 3)
+  assert.equal(d.arrivals.repeated.length, 3)
+  for (const r of d.arrivals.repeated) {
+    assert.equal(r.times, 2)
+    assert.deepEqual([...r.instances].sort(), ['a', 'b'])
+  }
+  assert.match(twice.stderr, /^unmet: expected each request to arrive once, but [0-9a-f-]{36} arrived 2 times \((a, b|b, a)\)$/m)
+
+  const once = await runCli(['diff', gw.url + '/plain/x', '--history', history, '--expect-once'], {}, 20000)
+  assert.equal(once.code, 0, once.stderr)
+  assert.match(once.stdout, /^arrived {2}1 of 1 request\(s\) found in the history; each arrived once$/m)
 })
