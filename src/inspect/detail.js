@@ -110,6 +110,8 @@ export function showDetail (e) {
     e.jwts ? section('JWTs (not verified)', json(e.jwts)) : e.jwt ? section('JWT (not verified)', json(e.jwt)) : null,
     e.tls ? section('TLS', json(e.tls)) : null,
     section('Server', json(e.server)),
+    // what echoscope sent back: anything else the client got was added on the way
+    e.response ? section(`Response sent (${e.response.status})`, kvTable(entries(e.response.headers))) : null,
     curlView(e)
   ])
 }

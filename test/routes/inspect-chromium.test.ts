@@ -137,6 +137,8 @@ test('requests appear live, newest on top, with replica and status; a click show
   assert.match(detail, /sha256\s+[0-9a-f]{64}/)
   assert.match(detail, /bytes\s+20/)
   assert.match(detail, /replica\s+replica-a/)
+  // What echoscope sent back, from the entry's response.
+  assert.match(detail, /Response sent \(200\)\s+x-echoscope\s+replica-a\s+x-request-id\s+[0-9a-f-]{36}\s+content-type\s+application\/json; charset=utf-8/)
 
   // The proxy analysis: hops, the gateway recognised, warnings set apart.
   await fetch(`${url}/proxied`, { headers: { 'x-forwarded-for': '1.2.3.4, 10.0.0.1', via: '1.1 nginx', 'x-real-ip': '9.9.9.9' } })
