@@ -22,6 +22,16 @@ async function main (argv: string[]): Promise<void> {
     })
     return
   }
+  if (argv[0] === 'test') {
+    const { runTest } = await import('./contract/command.ts')
+    process.exitCode = await runTest(argv.slice(1), {
+      out: text => process.stdout.write(text + '\n'),
+      err: text => process.stderr.write(text + '\n'),
+      color: process.stdout.isTTY === true && process.env.NO_COLOR === undefined,
+      env: process.env
+    })
+    return
+  }
   if (argv[0] === 'healthcheck') {
     // The same probe as the container's HEALTHCHECK, reading the options exactly as the server does.
     const { healthcheck } = await import('./healthcheck.ts')

@@ -255,6 +255,9 @@ export const envName = (name: string) => 'ECHOSCOPE_' + kebab(name).replace(/-/g
 const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: KiB, kb: KiB, kib: KiB, m: MiB, mb: MiB, mib: MiB, g: 1024 * MiB, gb: 1024 * MiB, gib: 1024 * MiB }
 const DURATION_UNITS: Record<string, number> = { '': 1, ms: 1, s: 1000, m: 60000, h: 3600000 }
 
+/** `30s`, `500ms`, `1m`, `2h` or plain milliseconds → milliseconds; NaN when it is none of those. */
+export const parseDuration = (raw: string): number => parseNumber(raw, DURATION_UNITS)
+
 function parseNumber (raw: string, units: Record<string, number> | null): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(raw)
   if (m === null) return NaN
@@ -301,7 +304,7 @@ function coerce (name: OptionName, raw: string): unknown {
   switch (meta.kind) {
     case 'int': return parseNumber(raw, null)
     case 'size': return parseNumber(raw, SIZE_UNITS)
-    case 'duration': return parseNumber(raw, DURATION_UNITS)
+    case 'duration': return parseDuration(raw)
     case 'bool': {
       const v = raw.trim().toLowerCase()
       if (v === 'true' || v === '1' || v === 'yes' || v === 'on' || v === '') return true

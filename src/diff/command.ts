@@ -3,9 +3,8 @@
 // the gateway answered itself, 2 on a usage or connection error or when echoscope answered without an echo.
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
-import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib'
-import { buildRequest, exchange, type WireRequest, type WireResponse } from './wire.ts'
-import { addedCookies, checkWeights, findArrivals, parseWeights, renderArrivals, renderReplicas, tally, type Arrivals, type ReplicaReport } from './replicas.ts'
+import { buildRequest, decodedBody, exchange, type WireRequest, type WireResponse } from './wire.ts'
+import { addedCookies, checkWeights, whoAnswered, findArrivals, parseWeights, renderArrivals, renderReplicas, tally, type Arrivals, type ReplicaReport } from './replicas.ts'
 import { randomUUID } from 'node:crypto'
 import { compare, fromEchoscope, gatewayAnswer, isEcho, parseExpectation, unmet, type Expectation } from './compare.ts'
 import { render, renderGatewayAnswer } from './render.ts'
@@ -43,17 +42,6 @@ Options:
 Exit status: 0 done, 1 an expectation unmet or the gateway answered itself, 2 a usage or connection error.`
 
 class UsageError extends Error {}
-
-/** The body without the content coding a gateway may have applied on the way back (gzip, deflate, br). */
-function decoded (res: WireResponse): Buffer {
-  const coding = res.headers.find(([n]) => n.toLowerCase() === 'content-encoding')?.[1].trim().toLowerCase()
-  if (coding === 'gzip' || coding === 'x-gzip') return gunzipSync(res.body, { maxOutputLength: MAX_DECODED })
-  if (coding === 'deflate') return inflateSync(res.body, { maxOutputLength: MAX_DECODED })
-  if (coding === 'br') return brotliDecompressSync(res.body, { maxOutputLength: MAX_DECODED })
-  return res.body
-}
-
-const MAX_DECODED = 64 * 1024 * 1024
 
 function readData (raw: string): Buffer {
   if (raw.startsWith('@')) {
@@ -168,7 +156,7 @@ export async function runDiff (argv: string[], io: Io): Promise<number> {
       const res = await exchange(target, r, websocket)
       let echo: unknown
       try {
-        echo = JSON.parse(decoded(res).toString('utf8'))
+        echo = JSON.parse(decodedBody(res).toString('utf8'))
       } catch {
         echo = null
       }
@@ -240,13 +228,6 @@ export async function runDiff (argv: string[], io: Io): Promise<number> {
   }
 }
 
-/** Who answered: the echo's instance, else the marker, else the gateway itself with its status. */
-function answeredBy (res: WireResponse, echo: unknown): string {
-  if (isEcho(echo)) return echo.server.instance
-  const marker = res.headers.find(([n]) => n.toLowerCase() === 'x-echoscope')?.[1]
-  return marker !== undefined ? decodeURIComponent(marker) : `gateway ${res.status}`
-}
-
 /**
  * The same request `count` times in a row (the first already sent), each on its own connection as a new
  * client would; then, if any answer set a cookie echoscope did not (a gateway's affinity cookie), `count`
@@ -254,12 +235,12 @@ function answeredBy (res: WireResponse, echo: unknown): string {
  */
 async function acrossReplicas (req: WireRequest, first: WireResponse, firstEcho: unknown, count: number, weights: Map<string, number> | null, tolerance: number,
   send: (r: WireRequest) => Promise<{ res: WireResponse, echo: unknown }>): Promise<ReplicaReport> {
-  const who = [answeredBy(first, firstEcho)]
+  const who = [whoAnswered(first, firstEcho)]
   const cookieOf = (res: WireResponse, echo: unknown): string | undefined => addedCookies(isEcho(echo) ? echo.response?.headers['set-cookie'] : undefined, res.headers)[0]
   let cookie = cookieOf(first, firstEcho)
   for (let i = 1; i < count; i++) {
     const { res, echo } = await send(req)
-    who.push(answeredBy(res, echo))
+    who.push(whoAnswered(res, echo))
     cookie ??= cookieOf(res, echo)
   }
   const answered = tally(who)
@@ -269,7 +250,7 @@ async function acrossReplicas (req: WireRequest, first: WireResponse, firstEcho:
     const stuck: string[] = []
     for (let i = 0; i < count; i++) {
       const { res, echo } = await send(withCookie)
-      stuck.push(answeredBy(res, echo))
+      stuck.push(whoAnswered(res, echo))
     }
     const on = tally(stuck)
     report.sticky = { cookie, answered: on, kept: Object.keys(on).length === 1 && !Object.keys(on)[0].startsWith('gateway ') }

@@ -1,6 +1,16 @@
 // Across replicas: which instances answered a run of the same request, and how often; whether that split
 // matches the weights the gateway was given; whether a cookie the gateway set keeps a client on one; and, read
 // from the shared history, which requests arrived more than once.
+import { isEcho } from './compare.ts'
+import { MARKER_HEADER } from '../echo/identity.ts'
+import type { WireResponse } from './wire.ts'
+
+/** Who answered: the echo's instance, else the marker, else the gateway itself with its status. */
+export function whoAnswered (res: WireResponse, echo: unknown): string {
+  if (isEcho(echo)) return echo.server.instance
+  const marker = res.headers.find(([n]) => n.toLowerCase() === MARKER_HEADER)?.[1]
+  return marker !== undefined ? decodeURIComponent(marker) : `gateway ${res.status}`
+}
 
 export interface WeightCheck { instance: string, expectedShare: number, seenShare: number, ok: boolean }
 

@@ -4,6 +4,7 @@
 import { connect as tcpConnect, type Socket } from 'node:net'
 import { connect as tlsConnect } from 'node:tls'
 import { randomBytes } from 'node:crypto'
+import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib'
 import { VERSION } from '../echo/identity.ts'
 
 export interface WireRequest {
@@ -24,17 +25,19 @@ export interface WireResponse {
 export interface Target { url: URL, insecure: boolean, timeoutMs: number }
 
 /** The request echoscope diff sends: the user's method, headers and body, plus the framing headers it must add. */
-export function buildRequest (url: URL, method: string, userHeaders: [string, string][], body: Buffer, websocket: boolean): WireRequest {
+export function buildRequest (url: URL, method: string, userHeaders: [string, string][], body: Buffer, websocket: boolean,
+  /** the target as given, when the URL parser must not normalise it (dot segments, percent-encoding) */
+  rawTarget?: string): WireRequest {
   const has = (name: string) => userHeaders.some(([n]) => n.toLowerCase() === name)
   const headers: [string, string][] = []
   if (!has('host')) headers.push(['Host', url.host])
   if (!has('user-agent')) headers.push(['User-Agent', `echoscope-diff/${VERSION}`])
   if (!has('accept') && !websocket) headers.push(['Accept', 'application/json'])
   headers.push(...userHeaders)
-  let target = url.pathname + url.search
+  let target = rawTarget ?? url.pathname + url.search
   if (websocket) {
     // The echo of the upgrade request arrives as the first message when ?info=1 is on the upgrade.
-    target += (url.search === '' ? '?' : '&') + 'info=1'
+    target += (target.includes('?') ? '&' : '?') + 'info=1'
     headers.push(['Connection', 'Upgrade'], ['Upgrade', 'websocket'], ['Sec-WebSocket-Version', '13'], ['Sec-WebSocket-Key', randomBytes(16).toString('base64')])
   } else {
     if (body.length > 0 && !has('content-length') && !has('transfer-encoding')) headers.push(['Content-Length', String(body.length)])
@@ -162,4 +165,15 @@ export async function exchange (t: Target, req: WireRequest, websocket: boolean)
     socket.on('error', reject)
     socket.write(serialize(req))
   })
+}
+
+const MAX_DECODED = 64 * 1024 * 1024
+
+/** The body without the content coding a gateway may have applied on the way back (gzip, deflate, br). */
+export function decodedBody (res: WireResponse): Buffer {
+  const coding = res.headers.find(([n]) => n.toLowerCase() === 'content-encoding')?.[1].trim().toLowerCase()
+  if (coding === 'gzip' || coding === 'x-gzip') return gunzipSync(res.body, { maxOutputLength: MAX_DECODED })
+  if (coding === 'deflate') return inflateSync(res.body, { maxOutputLength: MAX_DECODED })
+  if (coding === 'br') return brotliDecompressSync(res.body, { maxOutputLength: MAX_DECODED })
+  return res.body
 }
