@@ -559,6 +559,7 @@ export function helpText (): string {
     '',
     'Usage: echoscope [options]',
     '       echoscope diff URL [options]',
+    '       echoscope probe URL [options]',
     '       echoscope healthcheck [options]',
     '',
     ...wrap('Every option is also an environment variable: ECHOSCOPE_ and the flag\'s name in capitals with ' +
@@ -577,6 +578,7 @@ export function helpText (): string {
   }
   lines.push('', 'Other:', ...helpEntry('-h, --help', 'show this help'), ...helpEntry('--version', 'print the version'))
   lines.push('', 'Commands:', ...helpEntry('echoscope diff URL [options]', 'what did the gateway change? (echoscope diff --help)'),
+    ...helpEntry('echoscope probe URL [options]', 'what are the gateway\'s limits? body, headers, URL, buffering, read timeout (echoscope probe --help)'),
     ...helpEntry('echoscope healthcheck [options]', 'exit 0 when the server these options describe answers /healthz (the container\'s HEALTHCHECK)'))
   return lines.join('\n')
 }
