@@ -8,6 +8,7 @@ import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { OPTION_NAMES, OptionsSchema, kebab } from '../src/config/options.ts'
 import { DIFF_HELP } from '../src/diff/command.ts'
+import { PROBE_HELP } from '../src/probe/command.ts'
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)))
 
@@ -122,6 +123,8 @@ test('every --flag written in the README, CONTRIBUTING.md and docs/ is a real op
   const diffFlags = [...DIFF_HELP.matchAll(/--([a-z][a-z-]*)/g)].map(m => m[1])
   assert.ok(diffFlags.includes('expect-header'), 'the diff help lists its flags')
   for (const f of diffFlags) valid.add(f)
+  // And `echoscope probe`'s.
+  for (const m of PROBE_HELP.matchAll(/--([a-z][a-z-]*)/g)) valid.add(m[1])
   for (const flags of Object.values(OTHER_TOOLS)) for (const f of flags) valid.add(f)
 
   const problems: string[] = []

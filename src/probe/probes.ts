@@ -219,7 +219,7 @@ export async function probeTimeout (target: Target, maxMs: number): Promise<Time
       : { ms: maxMs, refusedAtMs: null, refusedBy: null, maxMs, requests: 1 }
   }
   const seen = Math.min(Math.round(first.elapsed), maxMs)
-  const r = await bisect(test, { start: 0, max: maxMs, precision: PRECISION, maxTries: 8, guess: Math.floor(seen * 0.98), refused: { value: seen, evidence: first.evidence } })
+  const r = await bisect(test, { start: 0, max: maxMs, precision: PRECISION, maxTries: 8, guess: Math.floor(seen * 0.985), refused: { value: seen, evidence: first.evidence } })
   return {
     ms: r.passed,
     refusedAtMs: r.refused,
