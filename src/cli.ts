@@ -32,6 +32,14 @@ async function main (argv: string[]): Promise<void> {
     })
     return
   }
+  if (argv[0] === 'probe') {
+    const { runProbe } = await import('./probe/command.ts')
+    process.exitCode = await runProbe(argv.slice(1), {
+      out: text => process.stdout.write(text + '\n'),
+      err: text => process.stderr.write(text + '\n')
+    })
+    return
+  }
   if (argv[0] === 'healthcheck') {
     // The same probe as the container's HEALTHCHECK, reading the options exactly as the server does.
     const { healthcheck } = await import('./healthcheck.ts')

@@ -8,6 +8,8 @@ import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { OPTION_NAMES, OptionsSchema, kebab } from '../src/config/options.ts'
 import { DIFF_HELP } from '../src/diff/command.ts'
+import { PROBE_HELP } from '../src/probe/command.ts'
+import { TEST_HELP } from '../src/contract/command.ts'
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)))
 
@@ -105,7 +107,7 @@ test('every relative link in the README, CONTRIBUTING.md and docs/ resolves, anc
 /** Flags that belong to the other commands the docs show (npm, npx, node, docker, the bench's servers). */
 const OTHER_TOOLS: Record<string, string[]> = {
   npx: ['yes', 'package'],
-  docker: ['rm', 'read-only', 'build'], // `docker run --rm --read-only`, `docker compose up --build`
+  docker: ['rm', 'read-only', 'build', 'name', 'network'], // `docker run --rm --read-only --name --network`, `docker compose up --build`
   node: ['test', 'perf-basic-prof-only-functions', 'max-semi-space-size', 'single-threaded-gc', 'use-largepages', 'heap-prof'],
   // bench/bare-http.ts and bench/tools/bare-busy.mjs
   bench: ['coalesce-writes', 'busy-us']
@@ -122,6 +124,10 @@ test('every --flag written in the README, CONTRIBUTING.md and docs/ is a real op
   const diffFlags = [...DIFF_HELP.matchAll(/--([a-z][a-z-]*)/g)].map(m => m[1])
   assert.ok(diffFlags.includes('expect-header'), 'the diff help lists its flags')
   for (const f of diffFlags) valid.add(f)
+  // And `echoscope probe`'s.
+  for (const m of PROBE_HELP.matchAll(/--([a-z][a-z-]*)/g)) valid.add(m[1])
+  // And `echoscope test`'s.
+  for (const m of TEST_HELP.matchAll(/--([a-z][a-z-]*)/g)) valid.add(m[1])
   for (const flags of Object.values(OTHER_TOOLS)) for (const f of flags) valid.add(f)
 
   const problems: string[] = []

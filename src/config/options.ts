@@ -562,6 +562,8 @@ export function helpText (): string {
     '',
     'Usage: echoscope [options]',
     '       echoscope diff URL [options]',
+    '       echoscope probe URL [options]',
+    '       echoscope test FILE [options]',
     '       echoscope healthcheck [options]',
     '',
     ...wrap('Every option is also an environment variable: ECHOSCOPE_ and the flag\'s name in capitals with ' +
@@ -580,6 +582,8 @@ export function helpText (): string {
   }
   lines.push('', 'Other:', ...helpEntry('-h, --help', 'show this help'), ...helpEntry('--version', 'print the version'))
   lines.push('', 'Commands:', ...helpEntry('echoscope diff URL [options]', 'what did the gateway change? (echoscope diff --help)'),
+    ...helpEntry('echoscope probe URL [options]', 'what are the gateway\'s limits? body, headers, URL, buffering, read timeout (echoscope probe --help)'),
+    ...helpEntry('echoscope test FILE [options]', 'does the gateway keep its route contracts? cases from a YAML file, JUnit for CI (echoscope test --help)'),
     ...helpEntry('echoscope healthcheck [options]', 'exit 0 when the server these options describe answers /healthz (the container\'s HEALTHCHECK)'))
   return lines.join('\n')
 }

@@ -19,7 +19,7 @@ export function compileMatcher (raw: MatcherValue): Matcher | string {
       // Without g or y: test() must not carry lastIndex from one check to the next.
       return { kind: 'regex', re: new RegExp(m[1], m[2].replace(/[gy]/g, '')), source: raw }
     } catch (err) {
-      return `invalid regular expression ${raw}: ${(err as Error).message.replace(/^Invalid regular expression: /, '')}`
+      return `invalid regular expression ${raw}: ${(err as Error).message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, '')}`
     }
   }
   return { kind: 'exact', value: raw }

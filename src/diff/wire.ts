@@ -20,6 +20,8 @@ export interface WireResponse {
   status: number
   headers: [string, string][]
   body: Buffer
+  /** the protocol of the status line, e.g. HTTP/1.1 */
+  version?: string
 }
 
 export interface Target { url: URL, insecure: boolean, timeoutMs: number }
@@ -64,30 +66,31 @@ function open (t: Target): Promise<Socket> {
   })
 }
 
-function parseHead (buf: Buffer, end: number): { status: number, headers: [string, string][] } {
+function parseHead (buf: Buffer, end: number): { status: number, headers: [string, string][], version: string } {
   const lines = buf.subarray(0, end).toString('latin1').split('\r\n')
-  const m = /^HTTP\/\d(?:\.\d)? (\d{3})/.exec(lines[0])
+  const m = /^(HTTP\/\d(?:\.\d)?) (\d{3})/.exec(lines[0])
   if (m === null) throw new Error(`not an HTTP response: ${JSON.stringify(lines[0].slice(0, 80))}`)
   const headers: [string, string][] = []
   for (const line of lines.slice(1)) {
     const i = line.indexOf(':')
     if (i > 0) headers.push([line.slice(0, i), line.slice(i + 1).trim()])
   }
-  return { status: Number(m[1]), headers }
+  return { status: Number(m[2]), headers, version: m[1] }
 }
 
 const header = (headers: [string, string][], name: string) => headers.find(([n]) => n.toLowerCase() === name)?.[1]
 
-function dechunk (buf: Buffer): Buffer | null {
+/** The chunked body once complete, else null; with `partial`, the data of the chunks complete so far. */
+function dechunk (buf: Buffer, partial = false): Buffer | null {
   const parts: Buffer[] = []
   let pos = 0
   for (;;) {
     const eol = buf.indexOf('\r\n', pos)
-    if (eol === -1) return null
+    if (eol === -1) return partial ? Buffer.concat(parts) : null
     const size = parseInt(buf.subarray(pos, eol).toString('latin1'), 16)
     if (Number.isNaN(size)) throw new Error('bad chunked encoding in the response')
     if (size === 0) return Buffer.concat(parts)
-    if (buf.length < eol + 2 + size + 2) return null
+    if (buf.length < eol + 2 + size + 2) return partial ? Buffer.concat(parts) : null
     parts.push(buf.subarray(eol + 2, eol + 2 + size))
     pos = eol + 2 + size + 2
   }
@@ -113,16 +116,21 @@ function firstFrame (buf: Buffer): string | null {
 
 const MAX_RESPONSE = 64 * 1024 * 1024
 
-/** Sends the request and resolves with the response (for a WebSocket upgrade: the 101 and the first message as body). */
-export async function exchange (t: Target, req: WireRequest, websocket: boolean): Promise<WireResponse> {
+/**
+ * Sends the request and resolves with the response (for a WebSocket upgrade: the 101 and the first message as body).
+ * `onBody`, when given, sees the body received so far (de-chunked) after each read, for timing a streamed response.
+ */
+export async function exchange (t: Target, req: WireRequest, websocket: boolean, onBody?: (soFar: Buffer) => void): Promise<WireResponse> {
   const socket = await open(t)
   return await new Promise<WireResponse>((resolve, reject) => {
     let buf = Buffer.alloc(0)
-    let head: { status: number, headers: [string, string][] } | null = null
+    let head: { status: number, headers: [string, string][], version: string } | null = null
     let bodyStart = 0
+    let done = false
     const finish = (body: Buffer) => {
+      done = true
       socket.destroy()
-      resolve({ status: head!.status, headers: head!.headers, body })
+      resolve({ status: head!.status, headers: head!.headers, body, version: head!.version })
     }
     const tryParse = (ended: boolean) => {
       if (head === null) {
@@ -135,6 +143,10 @@ export async function exchange (t: Target, req: WireRequest, websocket: boolean)
         bodyStart = end + 4
       }
       const rest = buf.subarray(bodyStart)
+      if (onBody !== undefined && !websocket) {
+        const te = header(head.headers, 'transfer-encoding')
+        onBody(te !== undefined && /chunked/i.test(te) ? dechunk(rest, true)! : rest)
+      }
       if (websocket) {
         if (head.status !== 101) { if (ended || header(head.headers, 'content-length') !== undefined) finish(rest); return }
         const text = firstFrame(rest)
@@ -162,7 +174,11 @@ export async function exchange (t: Target, req: WireRequest, websocket: boolean)
       try { tryParse(false) } catch (err) { socket.destroy(); reject(err) }
     })
     socket.on('end', () => { try { tryParse(true) } catch (err) { reject(err) } })
-    socket.on('error', reject)
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      // A server may answer early (a 413 before the whole body is sent) and close: the answer counts, not the reset.
+      if (!done && head !== null && (err.code === 'ECONNRESET' || err.code === 'EPIPE')) finish(buf.subarray(bodyStart))
+      else reject(err)
+    })
     socket.write(serialize(req))
   })
 }
