@@ -65,7 +65,7 @@ cases:
   assert.equal(req.target, '/base/a/%2e%2e/b?q=1')
   assert.deepEqual(req.headers.map(([n, v]) => `${n}: ${v}`), [
     'Host: gw.test:8000', 'User-Agent: ' + req.headers[1][1], 'X-Team: pay', 'accept: application/json',
-    'authorization: Bearer abc ${literal}', 'Content-Type: application/json', 'Content-Length: 7', 'Connection: close'])
+    'authorization: Bearer abc $' + '{literal}', 'Content-Type: application/json', 'Content-Length: 7', 'Connection: close'])
   assert.equal(req.body.toString(), '{"a":1}')
 })
 
