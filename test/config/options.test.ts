@@ -111,7 +111,7 @@ test('npx echoscope --help and --version', async () => {
   assert.match(h.stdout, /ECHOSCOPE_BODY_LIMIT/)
   // the diff subcommand: in the usage, and described under Commands at the end
   assert.equal(h.stdout.split('echoscope diff URL [options]').length - 1, 2)
-  assert.match(h.stdout, /Commands:\n {2}echoscope diff URL \[options\] +what did the gateway change\?.*\n {2}echoscope healthcheck \[options\] +exit 0 when.*\n.*\n$/)
+  assert.match(h.stdout, /Commands:\n {2}echoscope diff URL \[options\] +what did the gateway change\?.*\n {2}echoscope probe URL \[options\] +what are the gateway's limits\?.*\n(?: .*\n)? {2}echoscope test FILE \[options\] +does the gateway keep its route contracts\?.*\n(?: .*\n)? {2}echoscope healthcheck \[options\] +exit 0 when.*\n.*\n$/)
   const v = await runCli(['--version'])
   assert.match(v.stdout, /^\d+\.\d+\.\d+\n$/)
 })
