@@ -39,7 +39,7 @@ export interface PlannedCase {
   answeredBy: 'echoscope' | 'gateway'
   upstream?: PlannedUpstream
   response?: { status?: { test: StatusMatcher, raw: StatusValue }, headers: Array<[string, Matcher]>, body?: Matcher }
-  replicas?: { atLeast?: number, atMost?: number, exactly?: number }
+  replicas?: { atLeast?: number, atMost?: number, exactly?: number, weights?: Map<string, number>, tolerance: number, sticky: boolean }
 }
 
 export interface Plan { cases: PlannedCase[], totalTimeoutMs: number | null }
@@ -299,7 +299,10 @@ function planCase (c: TestCase, file: TestFile, gateway: string | undefined, opt
     if (repeat < 2) bad(['replicas'], 'needs repeat of 2 or more')
     if (exactly !== undefined && (atLeast !== undefined || atMost !== undefined)) bad(['replicas'], 'give exactly, or atLeast/atMost, not both')
     if (atLeast !== undefined && atMost !== undefined && atLeast > atMost) bad(['replicas'], 'atLeast is more than atMost')
-    if (Object.keys(c.replicas).length === 0) bad(['replicas'], 'give atLeast, atMost or exactly')
+    if (Object.keys(c.replicas).length === 0) bad(['replicas'], 'give atLeast, atMost, exactly, weights or sticky')
+    const w = c.replicas.weights
+    if (w !== undefined && !Object.values(w).some(v => v > 0)) bad(['replicas', 'weights'], 'needs at least one weight above 0')
+    if (c.replicas.tolerance !== undefined && w === undefined) bad(['replicas', 'tolerance'], 'applies to weights, which are not given')
   }
   const timeoutMs = duration(c.timeout) ?? duration(file.defaults?.timeout) ?? opts.timeoutMs
   if (!before.ok || url === undefined) return null
@@ -326,8 +329,13 @@ function planCase (c: TestCase, file: TestFile, gateway: string | undefined, opt
     answeredBy,
     ...(upstream !== undefined ? { upstream } : {}),
     ...(response !== undefined ? { response } : {}),
-    ...(c.replicas !== undefined ? { replicas: c.replicas } : {})
+    ...(c.replicas !== undefined ? { replicas: plannedReplicas(c.replicas) } : {})
   }
+}
+
+function plannedReplicas (r: NonNullable<TestCase['replicas']>): NonNullable<PlannedCase['replicas']> {
+  const { weights, tolerance, sticky, ...counts } = r
+  return { ...counts, ...(weights !== undefined ? { weights: new Map(Object.entries(weights)) } : {}), tolerance: (tolerance ?? 10) / 100, sticky: sticky === true }
 }
 
 /** The defaults' headers, less those the case sets itself (any letter case), then the case's. */

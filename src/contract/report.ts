@@ -13,9 +13,12 @@ function detail (r: CaseResult, style: Style): string | null {
   return null
 }
 
+const counts = (answered: Record<string, number>) => Object.entries(answered).sort((a, b) => b[1] - a[1]).map(([i, n]) => `${i} ${n}`).join(', ')
+
 function answered (r: CaseResult): string | null {
   if (r.answered === undefined) return null
-  return `answered by ${Object.entries(r.answered).sort((a, b) => b[1] - a[1]).map(([i, n]) => `${i} ${n}`).join(', ')}`
+  const sticky = r.sticky === undefined ? '' : `; with cookie ${r.sticky.cookie.split('=')[0]}: ${counts(r.sticky.answered)}`
+  return `answered by ${counts(r.answered)}${sticky}`
 }
 
 export function renderRun (run: RunResult, style: Style): string {

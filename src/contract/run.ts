@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto'
 import type { Echo } from '../echo/types.ts'
 import { compare, fromEchoscope, gatewayAnswer, isEcho, type DiffResult, type GatewayAnswer } from '../diff/compare.ts'
-import { tally, whoAnswered } from '../diff/replicas.ts'
+import { checkSticky, checkWeights, gatewayCookie, replicaProblems, tally, whoAnswered, type StickyCheck, type WeightCheck } from '../diff/replicas.ts'
 import { decodedBody, exchange, type WireRequest, type WireResponse } from '../diff/wire.ts'
 import { formatDuration } from '../config/options.ts'
 import { check, describeStatus, type Matcher } from './match.ts'
@@ -27,6 +27,10 @@ export interface CaseResult {
   gateway?: GatewayAnswer
   /** with repeat: instance → how many answered */
   answered?: Record<string, number>
+  /** with replicas.weights: each instance's share against its weight's */
+  weights?: WeightCheck[]
+  /** with replicas.sticky: where the requests carrying the gateway's cookie went */
+  sticky?: StickyCheck
 }
 
 export interface RunResult {
@@ -119,8 +123,8 @@ export function evaluate (c: PlannedCase, req: WireRequest, res: WireResponse, b
 
 interface Sent { res: WireResponse, body: Buffer, parsed: unknown }
 
-async function sendOne (c: PlannedCase, timeoutMs: number): Promise<Sent> {
-  const res = await exchange({ url: c.url, insecure: c.insecure, timeoutMs }, c.request, c.websocket)
+async function sendOne (c: PlannedCase, req: WireRequest, timeoutMs: number): Promise<Sent> {
+  const res = await exchange({ url: c.url, insecure: c.insecure, timeoutMs }, req, c.websocket)
   let body = res.body
   try {
     body = decodedBody(res)
@@ -143,21 +147,30 @@ export async function runCase (c: PlannedCase, deadline: number | null): Promise
   const who: string[] = []
   let reported: Sent | undefined
   let reportedMissed = false
-  for (let i = 0; i < c.repeat; i++) {
+  let cookie: string | undefined
+  // One request within the case's and the run's time; null (with result.error set) when it could not be sent.
+  const send = async (req: WireRequest, planned: number): Promise<Sent | null> => {
     const left = deadline === null ? Infinity : deadline - Date.now()
     if (left <= 0) {
-      result.error = `the run's time ran out after ${result.requests} of ${c.repeat} request(s)`
-      break
+      result.error = `the run's time ran out after ${result.requests} of ${planned} request(s)`
+      return null
     }
-    let sent: Sent
     try {
-      sent = await sendOne(c, Math.max(1, Math.min(c.timeoutMs, left)))
+      const sent = await sendOne(c, req, Math.max(1, Math.min(c.timeoutMs, left)))
+      result.requests++
+      return sent
     } catch (err) {
       result.error = `cannot reach ${c.url.host}: ${(err as Error).message}`
-      break
+      return null
     }
-    result.requests++
+  }
+  const rep = c.replicas
+  const planned = c.repeat * (rep?.sticky === true ? 2 : 1)
+  for (let i = 0; i < c.repeat; i++) {
+    const sent = await send(c.request, planned)
+    if (sent === null) break
     who.push(whoAnswered(sent.res, sent.parsed))
+    cookie ??= gatewayCookie(sent.res, sent.parsed)
     const unmet = evaluate(c, c.request, sent.res, sent.body, sent.parsed)
     for (const u of unmet) misses.set(u, (misses.get(u) ?? 0) + 1)
     if (reported === undefined || (unmet.length > 0 && !reportedMissed)) {
@@ -165,16 +178,30 @@ export async function runCase (c: PlannedCase, deadline: number | null): Promise
       reportedMissed = unmet.length > 0
     }
   }
-  for (const [u, n] of misses) result.unmet.push(c.repeat > 1 ? `${u} (${n} of ${result.requests} requests)` : u)
-  if (c.repeat > 1 && result.requests > 0) {
-    result.answered = tally(who)
+  const answered = who.length
+  for (const [u, n] of misses) result.unmet.push(c.repeat > 1 ? `${u} (${n} of ${answered} requests)` : u)
+  if (c.repeat > 1 && answered > 0) result.answered = tally(who)
+  // The replicas are judged on a complete run only: a run cut short says nothing about the split.
+  if (result.answered !== undefined && result.error === undefined && rep !== undefined) {
     const instances = Object.keys(result.answered).filter(k => !k.startsWith('gateway '))
     const n = instances.length
     const list = instances.length === 0 ? 'none' : instances.join(', ')
-    const rep = c.replicas
-    if (rep?.exactly !== undefined && n !== rep.exactly) result.unmet.push(`expected exactly ${rep.exactly} instance(s) to answer, but ${n} did (${list})`)
-    if (rep?.atLeast !== undefined && n < rep.atLeast) result.unmet.push(`expected at least ${rep.atLeast} instance(s) to answer ${result.requests} requests, but ${n} did (${list})`)
-    if (rep?.atMost !== undefined && n > rep.atMost) result.unmet.push(`expected at most ${rep.atMost} instance(s) to answer, but ${n} did (${list})`)
+    if (rep.exactly !== undefined && n !== rep.exactly) result.unmet.push(`expected exactly ${rep.exactly} instance(s) to answer, but ${n} did (${list})`)
+    if (rep.atLeast !== undefined && n < rep.atLeast) result.unmet.push(`expected at least ${rep.atLeast} instance(s) to answer ${answered} requests, but ${n} did (${list})`)
+    if (rep.atMost !== undefined && n > rep.atMost) result.unmet.push(`expected at most ${rep.atMost} instance(s) to answer, but ${n} did (${list})`)
+    if (rep.weights !== undefined) result.weights = checkWeights(result.answered, rep.weights, answered, rep.tolerance)
+    if (rep.sticky && cookie !== undefined) {
+      // The second run goes through the same send, so a request it cannot send is the case's error too.
+      const sticky = await checkSticky(c.request, cookie, c.repeat, async r => {
+        const sent = await send(r, planned)
+        if (sent === null) throw new Error(result.error)
+        return { res: sent.res, echo: sent.parsed }
+      }).catch(() => undefined)
+      if (sticky !== undefined) result.sticky = sticky
+    }
+    if (result.error === undefined) {
+      result.unmet.push(...replicaProblems({ requests: answered, answered: result.answered, ...(result.weights !== undefined ? { weights: result.weights } : {}), ...(result.sticky !== undefined ? { sticky: result.sticky } : {}) }, rep.sticky))
+    }
   }
   if (reported !== undefined) {
     if (isEcho(reported.parsed)) result.diff = compare(c.request, reported.res.status, reported.parsed, reported.res.headers)

@@ -63,8 +63,15 @@ const Expect = Type.Object({
 const Replicas = Type.Object({
   atLeast: Opt(Type.Integer({ minimum: 1 })),
   atMost: Opt(Type.Integer({ minimum: 1 })),
-  exactly: Opt(Type.Integer({ minimum: 1 }))
-}, { ...closed, description: 'how many distinct echoscope instances answered the repeats' })
+  exactly: Opt(Type.Integer({ minimum: 1 })),
+  weights: Opt(Type.Record(Type.String({ minLength: 1 }), Type.Number({ minimum: 0 }), {
+    description: 'instance → the weight the gateway gives it: each instance\'s share of the repeats must be within tolerance of its weight\'s share'
+  })),
+  tolerance: Opt(Type.Number({ minimum: 0, maximum: 100, description: 'with weights: how far a share may be off, in percentage points (default 10)' })),
+  sticky: Opt(Type.Boolean({
+    description: 'the cookie the gateway sets keeps a client on one instance: as many requests again, carrying it, must all reach one instance'
+  }))
+}, { ...closed, description: 'which echoscope instances answered the repeats: how many, the split against weights, affinity' })
 
 const Case = Type.Object({
   name: Type.String({ minLength: 1, description: 'shown in the report and as the JUnit test case' }),

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { buildRequest, decodedBody, exchange, type WireRequest, type WireResponse } from './wire.ts'
-import { addedCookies, checkWeights, whoAnswered, findArrivals, parseWeights, renderArrivals, renderReplicas, tally, type Arrivals, type ReplicaReport } from './replicas.ts'
+import { checkSticky, checkWeights, findArrivals, gatewayCookie, parseWeights, renderArrivals, renderReplicas, replicaProblems, tally, whoAnswered, type Arrivals, type ReplicaReport } from './replicas.ts'
 import { randomUUID } from 'node:crypto'
 import { compare, fromEchoscope, gatewayAnswer, isEcho, parseExpectation, unmet, type Expectation } from './compare.ts'
 import { render, renderGatewayAnswer } from './render.ts'
@@ -201,15 +201,7 @@ export async function runDiff (argv: string[], io: Io): Promise<number> {
     if (arrivals !== undefined && values['expect-once'] === true) {
       for (const d of arrivals.repeated) problems.push(`expected each request to arrive once, but ${d.requestId} arrived ${d.times} times (${d.instances.join(', ')})`)
     }
-    if (replicas !== undefined) {
-      for (const w of replicas.weights ?? []) {
-        if (!w.ok) problems.push(`expected ${w.instance} to answer about ${Math.round(w.expectedShare * 100)}% of ${replicas.requests} requests, but it answered ${Math.round(w.seenShare * 100)}%`)
-      }
-      if (values['expect-sticky'] === true) {
-        if (replicas.sticky === undefined) problems.push('expected the gateway to set an affinity cookie, but no response set one')
-        else if (!replicas.sticky.kept) problems.push(`expected cookie ${replicas.sticky.cookie.split('=')[0]} to keep the client on one instance, but ${Object.keys(replicas.sticky.answered).join(' and ')} answered`)
-      }
-    }
+    if (replicas !== undefined) problems.push(...replicaProblems(replicas, values['expect-sticky'] === true))
     const full = { ...result, ...(replicas !== undefined ? { replicas } : {}), ...(arrivals !== undefined ? { arrivals } : {}), ...(problems.length > 0 ? { unmet: problems } : {}) }
     if (values.json === true) {
       io.out(JSON.stringify(full, null, 2))
@@ -236,31 +228,14 @@ export async function runDiff (argv: string[], io: Io): Promise<number> {
 async function acrossReplicas (req: WireRequest, first: WireResponse, firstEcho: unknown, count: number, weights: Map<string, number> | null, tolerance: number,
   send: (r: WireRequest) => Promise<{ res: WireResponse, echo: unknown }>): Promise<ReplicaReport> {
   const who = [whoAnswered(first, firstEcho)]
-  const cookieOf = (res: WireResponse, echo: unknown): string | undefined => addedCookies(isEcho(echo) ? echo.response?.headers['set-cookie'] : undefined, res.headers)[0]
-  let cookie = cookieOf(first, firstEcho)
+  let cookie = gatewayCookie(first, firstEcho)
   for (let i = 1; i < count; i++) {
     const { res, echo } = await send(req)
     who.push(whoAnswered(res, echo))
-    cookie ??= cookieOf(res, echo)
+    cookie ??= gatewayCookie(res, echo)
   }
   const answered = tally(who)
   const report: ReplicaReport = { requests: count, answered, ...(weights !== null ? { weights: checkWeights(answered, weights, count, tolerance) } : {}) }
-  if (cookie !== undefined) {
-    const withCookie: WireRequest = { ...req, headers: withCookieHeader(req.headers, cookie) }
-    const stuck: string[] = []
-    for (let i = 0; i < count; i++) {
-      const { res, echo } = await send(withCookie)
-      stuck.push(whoAnswered(res, echo))
-    }
-    const on = tally(stuck)
-    report.sticky = { cookie, answered: on, kept: Object.keys(on).length === 1 && !Object.keys(on)[0].startsWith('gateway ') }
-  }
+  if (cookie !== undefined) report.sticky = await checkSticky(req, cookie, count, send)
   return report
-}
-
-/** The request's headers with the cookie added to its Cookie header (or a new one before the framing headers). */
-function withCookieHeader (headers: [string, string][], cookie: string): [string, string][] {
-  const i = headers.findIndex(([n]) => n.toLowerCase() === 'cookie')
-  if (i !== -1) return headers.map((h, j) => j === i ? [h[0], `${h[1]}; ${cookie}`] : h)
-  return [...headers.slice(0, 1), ['Cookie', cookie], ...headers.slice(1)]
 }

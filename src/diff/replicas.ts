@@ -3,7 +3,7 @@
 // from the shared history, which requests arrived more than once.
 import { isEcho } from './compare.ts'
 import { MARKER_HEADER } from '../echo/identity.ts'
-import type { WireResponse } from './wire.ts'
+import type { WireRequest, WireResponse } from './wire.ts'
 
 /** Who answered: the echo's instance, else the marker, else the gateway itself with its status. */
 export function whoAnswered (res: WireResponse, echo: unknown): string {
@@ -72,6 +72,46 @@ export function addedCookies (sent: string | string[] | undefined, received: [st
     .filter(([n]) => n.toLowerCase() === 'set-cookie')
     .map(([, v]) => v.split(';')[0].trim())
     .filter(c => c.includes('=') && !own.has(c))
+}
+
+/** The affinity cookie a gateway set on this answer: the first cookie echoscope itself did not send. */
+export function gatewayCookie (res: WireResponse, echo: unknown): string | undefined {
+  return addedCookies(isEcho(echo) ? echo.response?.headers['set-cookie'] : undefined, res.headers)[0]
+}
+
+/** The request with the cookie added to its Cookie header (or a new one right after Host). */
+export function withCookie (req: WireRequest, cookie: string): WireRequest {
+  const i = req.headers.findIndex(([n]) => n.toLowerCase() === 'cookie')
+  const headers: [string, string][] = i !== -1
+    ? req.headers.map((h, j) => j === i ? [h[0], `${h[1]}; ${cookie}`] : h)
+    : [...req.headers.slice(0, 1), ['Cookie', cookie], ...req.headers.slice(1)]
+  return { ...req, headers }
+}
+
+/** `count` requests carrying the gateway's cookie, one after the other: did they all reach one instance? */
+export async function checkSticky (req: WireRequest, cookie: string, count: number,
+  send: (r: WireRequest) => Promise<{ res: WireResponse, echo: unknown }>): Promise<StickyCheck> {
+  const withIt = withCookie(req, cookie)
+  const who: string[] = []
+  for (let i = 0; i < count; i++) {
+    const { res, echo } = await send(withIt)
+    who.push(whoAnswered(res, echo))
+  }
+  const answered = tally(who)
+  return { cookie, answered, kept: Object.keys(answered).length === 1 && !Object.keys(answered)[0].startsWith('gateway ') }
+}
+
+/** What a replica report leaves unmet: each share off its weight, and with `sticky` a cookie missing or not keeping. */
+export function replicaProblems (r: ReplicaReport, sticky: boolean): string[] {
+  const out: string[] = []
+  for (const w of r.weights ?? []) {
+    if (!w.ok) out.push(`expected ${w.instance} to answer about ${Math.round(w.expectedShare * 100)}% of ${r.requests} requests, but it answered ${Math.round(w.seenShare * 100)}%`)
+  }
+  if (sticky) {
+    if (r.sticky === undefined) out.push('expected the gateway to set an affinity cookie, but no response set one')
+    else if (!r.sticky.kept) out.push(`expected cookie ${r.sticky.cookie.split('=')[0]} to keep the client on one instance, but ${Object.keys(r.sticky.answered).join(' and ')} answered`)
+  }
+  return out
 }
 
 const pct = (share: number) => `${Math.round(share * 100)}%`

@@ -49,6 +49,21 @@ cases:
     'g.yaml:6:11: cases[1].name: the name "a" is also case 0\'s: names must be unique (they name the JUnit test cases)',
     'g.yaml:8:15: cases[1].replicas: needs repeat of 2 or more'
   ])
+  assert.deepEqual(problems(`gateway: http://gw
+cases:
+  - name: a
+    repeat: 4
+    replicas: { weights: { a: 0 }, sticky: true }
+  - name: b
+    repeat: 4
+    replicas:
+      tolerance: 20
+`), [
+    'g.yaml:5:26: cases[0].replicas.weights: needs at least one weight above 0',
+    'g.yaml:9:18: cases[1].replicas.tolerance: applies to weights, which are not given'
+  ])
+  assert.deepEqual(problems('gateway: http://gw\ncases:\n  - name: a\n    repeat: 4\n    replicas: { sticky: yes }\n'),
+    ['g.yaml:5:25: cases[0].replicas.sticky: must be boolean'])
   assert.deepEqual(problems('cases:\n  - name: a\n    request: { path: /x }\n'), ['g.yaml:3:22: cases[0].request.path: no gateway to send it to: set gateway at the top of the file or pass --gateway'])
   assert.match(problems('cases: [\n')[0], /^g\.yaml:2:1: not valid YAML or JSON: /)
 })
