@@ -5,19 +5,19 @@
 import { parseArgs } from 'node:util'
 import type { Target } from '../diff/wire.ts'
 import {
-  probeBody, probeHeaderBlock, probeHeaderValue, probeStreaming, probeTimeout, probeUrl, probeVersions, probeWebSocket,
-  type LimitReport, type Refusal, type StreamingReport, type TimeoutReport, type VersionsReport, type WebSocketReport
+  probeBody, probeHeaderBlock, probeHeaderLines, probeHeaderValue, probeStreaming, probeTimeout, probeUrl, probeVersions, probeWebSocket,
+  LINE_MAX, type CountReport, type LimitReport, type Refusal, type StreamingReport, type TimeoutReport, type VersionsReport, type WebSocketReport
 } from './probes.ts'
 
-export const PROBES = ['body', 'headers', 'header', 'url', 'buffering', 'timeout', 'websocket'] as const
+export const PROBES = ['body', 'headers', 'header', 'lines', 'url', 'buffering', 'timeout', 'websocket'] as const
 type ProbeName = typeof PROBES[number]
 
 export const PROBE_HELP = `Usage: echoscope probe URL [options]
 
 Finds the limits of the gateway in front of an echoscope server, URL being the gateway's route to it:
-the largest request body, request head (many headers) and single header value, the longest URL, whether
+the largest request body, request head and single header value, the most header lines, the longest URL, whether
 streamed responses are buffered, the upstream read timeout, whether WebSocket upgrades pass, and the HTTP
-versions on each side. Each limit is a bounded search (doubling, then halving to within 2%). An answer
+versions on each side. Each limit is a bounded search (doubling, then halving to within 0.5%). An answer
 without echoscope's x-echoscope header is the gateway's refusal; a refusal from echoscope itself means the
 limit found is echoscope's own, and the server flag that raises it is named.
 
@@ -41,6 +41,7 @@ export interface ProbeResult {
   body?: LimitReport
   headers?: LimitReport
   header?: LimitReport
+  headerLines?: CountReport
   urlLength?: LimitReport
   buffering?: StreamingReport
   timeout?: TimeoutReport
@@ -119,13 +120,20 @@ export async function runProbe (argv: string[], io: Io): Promise<number> {
     }
     const result: ProbeResult = { url: url.toString(), versions, requests: 1 }
     if (only.has('body')) result.body = await probeBody(target)
-    if (only.has('headers')) result.headers = await probeHeaderBlock(target)
-    if (only.has('header')) result.header = await probeHeaderValue(target)
+    // The head is probed with lines as long as the gateway takes, so the single header's probe comes first.
+    let header: LimitReport | undefined
+    if (only.has('header') || only.has('headers')) header = await probeHeaderValue(target)
+    if (only.has('header')) result.header = header
+    if (only.has('headers')) {
+      result.headers = await probeHeaderBlock(target, header?.bytes ?? LINE_MAX)
+      if (!only.has('header')) result.headers.requests += header?.requests ?? 0
+    }
+    if (only.has('lines')) result.headerLines = await probeHeaderLines(target)
     if (only.has('url')) result.urlLength = await probeUrl(target)
     if (only.has('websocket')) result.websocket = await probeWebSocket(target)
     if (only.has('buffering')) result.buffering = await probeStreaming(target)
     if (only.has('timeout')) result.timeout = await probeTimeout(target, maxTime)
-    for (const r of [result.body, result.headers, result.header, result.urlLength, result.timeout]) result.requests += r?.requests ?? 0
+    for (const r of [result.body, result.headers, result.header, result.headerLines, result.urlLength, result.timeout]) result.requests += r?.requests ?? 0
     result.requests += (result.websocket !== undefined ? 1 : 0) + (result.buffering !== undefined ? 1 : 0)
     io.out(values.json === true ? JSON.stringify(result, null, 2) : render(result))
     return 0
@@ -153,10 +161,13 @@ function who (r: Refusal): string {
   return r.detail !== undefined ? `${base} (${r.detail})` : base
 }
 
-function limitRow (what: string, r: LimitReport): [string, string, string] {
-  if (r.refusedAt === null) return [what, `at least ${size(r.bytes ?? r.max)}`, `passed at the probe's cap, ${size(r.max)}`]
-  const result = r.bytes === null ? `below ${size(r.refusedAt)}` : size(r.bytes)
-  const evidence = `${r.bytes !== null ? `passed at ${r.bytes}; ` : ''}${who(r.refusedBy!)} at ${r.refusedAt}`
+const lines = (n: number) => `${n} line${n === 1 ? '' : 's'}`
+
+function limitRow (what: string, r: LimitReport | CountReport): [string, string, string] {
+  const [found, show] = 'count' in r ? [r.count, lines] : [r.bytes, size]
+  if (r.refusedAt === null) return [what, `at least ${show(found ?? r.max)}`, `passed at the probe's cap, ${show(r.max)}`]
+  const result = found === null ? `below ${show(r.refusedAt)}` : show(found)
+  const evidence = `${found !== null ? `passed at ${found}; ` : ''}${who(r.refusedBy!)} at ${r.refusedAt}`
   if (r.echoscopeLimit !== undefined) {
     return [what, `${result}, echoscope's own limit`, `${evidence}: the gateway's limit is higher or none; raise ${r.echoscopeLimit} on the echoscope server to measure it`]
   }
@@ -166,8 +177,9 @@ function limitRow (what: string, r: LimitReport): [string, string, string] {
 function rows (p: ProbeResult): [string, string, string][] {
   const out: [string, string, string][] = []
   if (p.body !== undefined) out.push(limitRow('request body', p.body))
-  if (p.headers !== undefined) out.push(limitRow('request head (many headers)', p.headers))
+  if (p.headers !== undefined) out.push(limitRow('request head', p.headers))
   if (p.header !== undefined) out.push(limitRow('one header value', p.header))
+  if (p.headerLines !== undefined) out.push(limitRow('header lines', p.headerLines))
   if (p.urlLength !== undefined) out.push(limitRow('URL (path + query)', p.urlLength))
   if (p.buffering !== undefined) {
     const b = p.buffering

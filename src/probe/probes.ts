@@ -29,6 +29,9 @@ export interface LimitReport {
   requests: number
 }
 
+/** A limit on a number of things (header lines) rather than bytes. */
+export type CountReport = Omit<LimitReport, 'bytes'> & { count: number | null }
+
 export interface StreamingReport {
   buffered: boolean | null
   /** when each SSE event was complete, ms after the request was sent */
@@ -95,11 +98,13 @@ function judge (a: Attempt, arrived: (echo: Echo | null) => boolean = () => true
   return { ok: true, evidence: { by: 'echoscope', status: res.status } }
 }
 
-const PRECISION = 0.02
+// Sizes cost bytes, so they are narrowed to 0.5%; a delay costs its own length, so the timeout stops at 2%.
+const PRECISION = 0.005
+const TIMEOUT_PRECISION = 0.02
 const MAX_TRIES = 30
 
-async function limit (test: (n: number) => Promise<Outcome<Refusal>>, start: number, max: number, flag: string): Promise<LimitReport> {
-  const r: Bisection<Refusal> = await bisect(test, { start, max, precision: PRECISION, maxTries: MAX_TRIES })
+async function limit (test: (n: number) => Promise<Outcome<Refusal>>, start: number, max: number, flag: string, precision = PRECISION): Promise<LimitReport> {
+  const r: Bisection<Refusal> = await bisect(test, { start, max, precision, maxTries: MAX_TRIES })
   return {
     bytes: r.passed,
     refusedAt: r.refused,
@@ -126,26 +131,51 @@ const headBytes = (req: WireRequest) => Buffer.byteLength(`${req.method} ${req.t
 
 const probeName = (i: number) => `X-Probe-${String(i).padStart(5, '0')}`
 
+/** Lines of `X-Probe-00001: <value>` making up `room` bytes, each `line` bytes long (the last takes the rest). */
+function probeLines (room: number, line: number): [string, string][] {
+  const headers: [string, string][] = []
+  // Each line is `X-Probe-00001: aaa…\r\n`: 17 bytes besides the value.
+  while (room >= 18) {
+    const size = room - line < 18 ? room : line
+    headers.push([probeName(headers.length), 'a'.repeat(size - 17)])
+    room -= size
+  }
+  return headers
+}
+
+const allArrived = (count: number) => (echo: Echo | null) => echo !== null && echo.rawHeaders.filter(([h]) => /^x-probe-\d{5}$/i.test(h)).length === count
+
+/** The longest header line worth sending in a head probe: a 64 KiB line is already past any gateway's. */
+export const LINE_MAX = 64 * KiB
+
 /**
- * The largest request head (request line, headers, blank line), made of many header lines. Lines are long
- * enough that a big head stays under 1500 of them (Node drops headers past 2000) and short enough that a
- * gateway's per-line buffer is not what refuses them.
+ * The largest request head (request line, headers, blank line) in bytes. It is made of as few lines as fit
+ * the gateway's longest line (`lineMax`, from the single-header probe; half of it, so that two share a
+ * buffer as nginx's large_client_header_buffers pack them), so that a limit on the number of header lines
+ * (haproxy's tune.http.maxhdr) is not what refuses it: that is the header-lines probe's.
  */
-export function probeHeaderBlock (target: Target): Promise<LimitReport> {
+export function probeHeaderBlock (target: Target, lineMax: number): Promise<LimitReport> {
+  const line = Math.max(100, Math.min(LINE_MAX, Math.floor(lineMax / 2)))
   return limit(async n => {
     const base = buildRequest(target.url, 'GET', [], Buffer.alloc(0), false)
-    let room = n - headBytes(base)
-    const line = Math.max(100, Math.ceil(n / 1500))
-    const headers: [string, string][] = []
-    // Each line is `X-Probe-00001: aaa…\r\n`: 17 bytes besides the value.
-    while (room >= 18) {
-      const size = room - line < 18 ? room : line
-      headers.push([probeName(headers.length), 'a'.repeat(size - 17)])
-      room -= size
-    }
+    const headers = probeLines(n - headBytes(base), line)
     const req = buildRequest(target.url, 'GET', headers, Buffer.alloc(0), false)
-    return judge(await attempt(target, req), echo => echo !== null && echo.rawHeaders.filter(([h]) => /^x-probe-\d{5}$/i.test(h)).length === headers.length)
+    return judge(await attempt(target, req), allArrived(headers.length))
   }, 4 * KiB, HEAD_MAX, '--max-header-size')
+}
+
+/** The search's cap for header lines: below the 2000 that Node (and so echoscope) keeps of a request. */
+export const LINES_MAX = 1000
+
+/** The most header lines passed, counting the request's own (Host, User-Agent…) and short `X-Probe-00001: a` lines. */
+export async function probeHeaderLines (target: Target): Promise<CountReport> {
+  const own = buildRequest(target.url, 'GET', [], Buffer.alloc(0), false).headers.length
+  const { bytes, ...r } = await limit(async n => {
+    const headers = probeLines(Math.max(0, n - own) * 18, 18)
+    const req = buildRequest(target.url, 'GET', headers, Buffer.alloc(0), false)
+    return judge(await attempt(target, req), allArrived(headers.length))
+  }, 16, LINES_MAX, '--max-header-size', 0)
+  return { count: bytes, ...r }
 }
 
 /** The largest value of one header line. */
@@ -219,7 +249,7 @@ export async function probeTimeout (target: Target, maxMs: number): Promise<Time
       : { ms: maxMs, refusedAtMs: null, refusedBy: null, maxMs, requests: 1 }
   }
   const seen = Math.min(Math.round(first.elapsed), maxMs)
-  const r = await bisect(test, { start: 0, max: maxMs, precision: PRECISION, maxTries: 8, guess: Math.floor(seen * 0.985), refused: { value: seen, evidence: first.evidence } })
+  const r = await bisect(test, { start: 0, max: maxMs, precision: TIMEOUT_PRECISION, maxTries: 8, guess: Math.floor(seen * 0.985), refused: { value: seen, evidence: first.evidence } })
   return {
     ms: r.passed,
     refusedAtMs: r.refused,

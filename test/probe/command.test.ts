@@ -45,7 +45,7 @@ test('bad input: one line naming the option, exit 2', async () => {
     [['http://x/', '--max-time', '10'], /^echoscope probe: invalid --max-time "10": must be a duration from 100ms to 60m, like 500ms, 10s or 1m\n$/],
     [['http://x/', '--max-time', '2h'], /invalid --max-time "2h"/],
     [['http://x/', '--timeout', '0'], /^echoscope probe: invalid --timeout "0": must be a positive number of milliseconds\n$/],
-    [['http://x/', '--only', 'body,size'], /^echoscope probe: invalid --only "body,size": must be a comma-separated list of body, headers, header, url, buffering, timeout, websocket\n$/],
+    [['http://x/', '--only', 'body,size'], /^echoscope probe: invalid --only "body,size": must be a comma-separated list of body, headers, header, lines, url, buffering, timeout, websocket\n$/],
     [['http://x/', '--bogus'], /^echoscope probe: Unknown option '--bogus' \(see echoscope probe --help\)\n$/],
     [[`http://127.0.0.1:${closed}/`], /^echoscope probe: cannot reach 127\.0\.0\.1:\d+: connect ECONNREFUSED/]
   ]

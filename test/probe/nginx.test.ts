@@ -49,7 +49,7 @@ test('through nginx: its body, header and URL limits, its read timeout, bufferin
   const base = `http://127.0.0.1:${gw.port}`
 
   await t.test('the body, head, header and URL limits', async () => {
-    const p = await probe(base + '/api/', '--only', 'body,headers,header,url,websocket')
+    const p = await probe(base + '/api/', '--only', 'body,headers,header,lines,url,websocket')
     within(p.body.bytes, 64 * KiB, 'body')
     assert.deepEqual(p.body.refusedBy, { by: 'gateway', status: 413 })
     assert.equal(p.body.echoscopeLimit, undefined)
@@ -58,11 +58,13 @@ test('through nginx: its body, header and URL limits, its read timeout, bufferin
     assert.deepEqual(p.headers.refusedBy, { by: 'gateway', status: 400 })
     within(p.header.bytes, 8 * KiB, 'one header')
     assert.deepEqual(p.header.refusedBy, { by: 'gateway', status: 400 })
+    // nginx counts bytes, not lines: the probe's cap is passed.
+    assert.deepEqual([p.headerLines.count, p.headerLines.refusedAt], [1000, null])
     within(p.urlLength.bytes, 8 * KiB, 'URL')
     assert.deepEqual(p.urlLength.refusedBy, { by: 'gateway', status: 414 })
     assert.equal(p.websocket.passes, true)
     assert.deepEqual(p.versions, { client: 'HTTP/1.1', upstream: { httpVersion: '1.1', protocol: 'http' } })
-    for (const k of ['body', 'headers', 'header', 'urlLength']) assert.ok(p[k].requests <= 30, `${k}: ${p[k].requests} requests`)
+    for (const k of ['body', 'headers', 'header', 'headerLines', 'urlLength']) assert.ok(p[k].requests <= 30, `${k}: ${p[k].requests} requests`)
   })
 
   await t.test('the upstream read timeout (proxy_read_timeout 2s) under --max-time 5s', async () => {
