@@ -212,25 +212,35 @@ export async function runCase (c: PlannedCase, deadline: number | null): Promise
   return result
 }
 
-/** Runs every case, `concurrency` at a time; the results keep the file's order. */
+/**
+ * Runs every case, `concurrency` at a time; the results keep the file's order. A case that judges the
+ * replicas runs alone, after the others: the other cases' requests through the same balancer would shift
+ * the split it sees (round robin is exact only when nothing else is sent meanwhile).
+ */
 export async function runPlan (plan: Plan, concurrency: number, totalTimeoutMs: number | null): Promise<RunResult> {
   const started = performance.now()
   const limit = totalTimeoutMs ?? plan.totalTimeoutMs
   const deadline = limit === null ? null : Date.now() + limit
   const results: CaseResult[] = new Array(plan.cases.length)
-  let next = 0
-  const worker = async () => {
-    while (next < plan.cases.length) {
-      const i = next++
-      const c = plan.cases[i]
-      if (deadline !== null && Date.now() >= deadline) {
-        results[i] = { name: c.name, method: c.request.method, url: c.url.origin + c.request.target, status: 'error', durationMs: 0, requests: 0, unmet: [], error: `not run: the run's timeout of ${formatDuration(limit!)} passed` }
-        continue
-      }
+  const order = plan.cases.map((c, i) => [c, i] as const)
+  const shared = order.filter(([c]) => c.replicas === undefined)
+  const alone = order.filter(([c]) => c.replicas !== undefined)
+  const run = async (c: PlannedCase, i: number) => {
+    if (deadline !== null && Date.now() >= deadline) {
+      results[i] = { name: c.name, method: c.request.method, url: c.url.origin + c.request.target, status: 'error', durationMs: 0, requests: 0, unmet: [], error: `not run: the run's timeout of ${formatDuration(limit!)} passed` }
+    } else {
       results[i] = await runCase(c, deadline)
     }
   }
-  await Promise.all(Array.from({ length: Math.min(concurrency, plan.cases.length) }, worker))
+  let next = 0
+  const worker = async () => {
+    while (next < shared.length) {
+      const [c, i] = shared[next++]
+      await run(c, i)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(concurrency, shared.length) }, worker))
+  for (const [c, i] of alone) await run(c, i)
   return {
     cases: results,
     passed: results.filter(r => r.status === 'passed').length,
